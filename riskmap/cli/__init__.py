@@ -1,0 +1,29 @@
+"""The ``riskmap`` command: one sub-command per stage, plus ``demo``.
+
+Files made are listed on stdout; progress and logs go to stderr. A user error exits with
+code 2 and a one-paragraph message; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import click
+
+from riskmap.cli.demo import demo
+from riskmap.cli.opportunity import opportunity
+from riskmap.cli.options import setup_logging
+from riskmap.cli.validate import validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output on stderr.")
+@click.version_option(package_name="riskmap")
+def main(verbose: int) -> None:
+    """riskmap: opportunity and risk maps for Dutch public safety (ondermijning)."""
+    setup_logging(verbose)
+
+
+main.add_command(opportunity)
+main.add_command(validate)
+main.add_command(demo)
+
+__all__ = ["main"]

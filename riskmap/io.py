@@ -1,0 +1,297 @@
+"""Readers and writers: the only place riskmap touches files.
+
+Readers check what geopandas and pyogrio let through silently (field notes): a missing CRS,
+coordinates that do not fit their CRS, a layer name that does not exist (we list the ones
+that do), missing columns, an empty result after the filter, null and invalid geometries.
+Writers never leave a half-written file: they write to a temporary name in the same folder
+and rename it into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import rasterio
+import shapely
+from pyproj import CRS, Transformer
+from rasterio.enums import Resampling
+from rasterio.warp import reproject
+
+from riskmap.crs import check_area_of_use
+from riskmap.errors import ConfigError, CRSError, InputError
+from riskmap.grid import Grid
+
+__all__ = [
+    "atomic_path",
+    "read_raster_to_grid",
+    "read_vector",
+    "write_geotiff",
+    "write_gpkg",
+]
+
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".csv"}
+RASTER_SUFFIXES = {".tif", ".tiff"}
+
+
+def _check_path(path: Path, *, kinds: set[str], what: str) -> Path:
+    text = str(path)
+    if text.startswith(("/vsi", "http://", "https://", "ftp://")):
+        raise InputError(f"{what}: {text} is a network or virtual path; riskmap reads local "
+                         "files only. Download the file and point the config at it.",
+                         code="E-INPUT-NETWORK")
+    if not path.exists():
+        raise InputError(f"{what}: file {path} not found. Check the file name and the folder "
+                         "it is relative to (the project's data_dir).",
+                         code="E-INPUT-NOTFOUND")
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".shp.zip") else path.suffix
+    if suffix.lower() not in kinds and path.suffix.lower() not in kinds:
+        raise InputError(f"{what}: {path.name} is not a supported format; use one of "
+                         f"{', '.join(sorted(kinds))}.", code="E-INPUT-FORMAT")
+    return path
+
+
+def _gdal_path(path: Path) -> str:
+    return f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+
+
+def read_vector(
+    path: str | Path,
+    *,
+    crs: CRS,
+    layer: str | None = None,
+    where: str | None = None,
+    declared_crs: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    columns: list[str] | None = None,
+    repair: bool = False,
+    what: str = "source",
+) -> gpd.GeoDataFrame:
+    """Read a vector layer into ``crs``, refusing what cannot be trusted.
+
+    Parameters
+    ----------
+    path : path
+        GeoPackage, GeoJSON, Shapefile (zipped or not), FlatGeobuf or GeoParquet.
+    crs : pyproj.CRS
+        The working CRS the result is reprojected to.
+    layer : str, optional
+        Layer name; required when the file has several layers.
+    where : str, optional
+        OGR SQL filter, e.g. ``"gebruiksdoel = 'woonfunctie'"``.
+    declared_crs : str, optional
+        The CRS of a file that stores none (never overrides a stored CRS).
+    bbox : tuple, optional
+        ``(xmin, ymin, xmax, ymax)`` in ``crs``: only features intersecting it are read.
+    columns : list of str, optional
+        Attribute columns that must exist (and are the only ones read).
+    repair : bool, default=False
+        Make invalid geometries valid and drop null ones instead of refusing the file.
+    what : str
+        Who asks (``[[indicator]] #2 (isolatie)``), for messages.
+
+    Returns
+    -------
+    GeoDataFrame
+        Indexed by the file's feature id (FID), so messages can name rows.
+    """
+    path = _check_path(Path(path), kinds=VECTOR_SUFFIXES, what=what)
+    src = _gdal_path(path)
+    where_txt = f"{what}: {path.name}"
+    try:
+        layers = [str(n) for n in pyogrio.list_layers(src)[:, 0]]
+    except Exception as exc:  # corrupt or unreadable file
+        raise InputError(f"{where_txt}: cannot be read as a vector file ({exc}). Check that the "
+                         "file is complete and not corrupt.", code="E-INPUT-READ") from None
+    if layer is None and len(layers) > 1:
+        raise InputError(f"{where_txt} has {len(layers)} layers ({', '.join(layers)}); name one "
+                         'with layer = "…" in the source.', code="E-INPUT-LAYER")
+    if layer is not None and layer not in layers:
+        raise InputError(f"{where_txt}: layer {layer!r} not found. Layers in the file: "
+                         f"{', '.join(layers)}.", code="E-INPUT-LAYER")
+    layer_txt = f"{path.name}, layer {layer or layers[0]}"
+    where_txt = f"{what}: {layer_txt}"
+    try:
+        info = pyogrio.read_info(src, layer=layer, force_total_bounds=True)
+    except Exception as exc:
+        raise InputError(f"{where_txt}: cannot read the layer ({exc}).",
+                         code="E-INPUT-READ") from None
+    fields = list(info["fields"])
+    missing = [c for c in (columns or []) if c not in fields]
+    if missing:
+        raise InputError(f"{where_txt}: column(s) {', '.join(map(repr, missing))} not found. "
+                         f"Columns in the layer: {', '.join(fields) or '(none)'}.",
+                         code="E-INPUT-COLUMN")
+    file_crs = CRS.from_user_input(info["crs"]) if info["crs"] else None
+    if file_crs is None and declared_crs is None:
+        raise CRSError(f"{where_txt} has no CRS. Fix the file, or declare it in the source: "
+                       'crs = "EPSG:28992" (RD New) or crs = "EPSG:4326" (GPS lon/lat). '
+                       "riskmap never guesses a CRS.", code="E-CRS-MISSING")
+    if file_crs is not None and declared_crs is not None and not file_crs.equals(
+            CRS.from_user_input(declared_crs)):
+        raise CRSError(f"{where_txt}: the file says {file_crs.to_string()} but the config "
+                       f"declares {declared_crs}. Remove crs from the source (the file's CRS "
+                       "wins) or fix the file.", code="E-CRS-CONFLICT")
+    src_crs = file_crs or CRS.from_user_input(declared_crs)
+    if info["features"] == 0:
+        raise InputError(f"{where_txt} is empty (0 features). Point the source at a layer with "
+                         "data.", code="E-INPUT-EMPTY")
+    tb = info.get("total_bounds")
+    if tb is not None:
+        check_area_of_use(*tb, src_crs, where=where_txt)
+    read_bbox = None
+    if bbox is not None:
+        tr = Transformer.from_crs(crs, src_crs, always_xy=True)
+        read_bbox = tuple(tr.transform_bounds(*bbox))
+    try:
+        gdf = pyogrio.read_dataframe(src, layer=layer, where=where, bbox=read_bbox,
+                                     columns=columns or [], fid_as_index=True,
+                                     on_invalid="ignore")
+    except Exception as exc:
+        if where:
+            raise ConfigError(f"{where_txt}: the filter where = {where!r} is not valid OGR SQL "
+                              f"({exc}). Quote text values ('woonfunctie') and use column names "
+                              f"from: {', '.join(fields)}.", code="E-CONFIG-WHERE") from None
+        raise InputError(f"{where_txt}: cannot read the features ({exc}).",
+                         code="E-INPUT-READ") from None
+    if gdf.crs is None:
+        gdf = gdf.set_crs(src_crs)
+    if len(gdf) == 0:
+        if where:
+            raise InputError(f"{where_txt}: no features left after the filter where = {where!r}"
+                             f"{' within the region' if bbox else ''}. Check the filter values "
+                             "(text is case-sensitive).", code="E-INPUT-EMPTY")
+        raise InputError(f"{where_txt}: no features within the region's extent. Check that the "
+                         "file covers the region and that its CRS is right.",
+                         code="E-INPUT-EMPTY")
+    geoms = gdf.geometry.values
+    null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    invalid = ~null & ~shapely.is_valid(geoms)
+    if null.any() or invalid.any():
+        if not repair:
+            parts = []
+            if null.any():
+                parts.append(f"{int(null.sum())} null or empty geometries (FIDs "
+                             f"{gdf.index[null][:5].tolist()})")
+            if invalid.any():
+                first = shapely.point_on_surface(geoms[invalid][0])
+                reason = shapely.is_valid_reason(geoms[invalid][0])
+                parts.append(f"{int(invalid.sum())} invalid geometries (FIDs "
+                             f"{gdf.index[invalid][:5].tolist()}; first: {reason} near "
+                             f"{first.x:.0f}, {first.y:.0f})")
+            raise InputError(f"{where_txt}: {'; '.join(parts)}. Repair the file (QGIS 'Fix "
+                             "geometries', ogr2ogr -makevalid) or set repair = true in the "
+                             "source to drop null and repair invalid geometries.",
+                             code="E-INPUT-GEOMETRY")
+        gdf = gdf.loc[~null].copy()
+        gdf.geometry = shapely.make_valid(gdf.geometry.values)
+    if not gdf.crs.equals(crs):
+        gdf = gdf.to_crs(crs)
+    return gdf
+
+
+def read_raster_to_grid(
+    path: str | Path,
+    grid: Grid,
+    *,
+    resampling: str = "average",
+    band: int = 1,
+    declared_crs: str | None = None,
+    what: str = "source",
+) -> np.ndarray:
+    """Resample band ``band`` of a GeoTIFF onto ``grid``; NaN where the raster has no data."""
+    path = _check_path(Path(path), kinds=RASTER_SUFFIXES, what=what)
+    where_txt = f"{what}: {path.name}"
+    try:
+        with rasterio.open(path) as ds:
+            src_crs = ds.crs
+            if src_crs is None and declared_crs is None:
+                raise CRSError(f"{where_txt} has no CRS. Fix the file (gdal_edit.py -a_srs …) or "
+                               'declare crs = "EPSG:…" in the source.', code="E-CRS-MISSING")
+            src_crs = CRS.from_user_input(src_crs or declared_crs)
+            check_area_of_use(*ds.bounds, src_crs, where=where_txt)
+            if band > ds.count:
+                raise InputError(f"{where_txt} has {ds.count} band(s), not {band}.",
+                                 code="E-INPUT-BAND")
+            data = ds.read(band, masked=True).astype("float64").filled(np.nan)
+            out = np.full(grid.shape, np.nan)
+            reproject(data, out, src_transform=ds.transform, src_crs=src_crs,
+                      src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs,
+                      dst_nodata=np.nan, resampling=Resampling[resampling])
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"{where_txt}: cannot be read as a GeoTIFF ({exc}). Check that the file "
+                         "is complete and not corrupt.", code="E-INPUT-READ") from None
+    return out
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # drivers want to create the file themselves
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        for leftover in (tmp_path, *tmp_path.parent.glob(tmp_path.name + ".*")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def write_geotiff(
+    path: str | Path,
+    bands: np.ndarray,
+    grid: Grid,
+    *,
+    nodata: float = -9999.0,
+    tags: dict[str, str] | None = None,
+    descriptions: list[str] | None = None,
+) -> Path:
+    """Write float32 bands (NaN = nodata) as a tiled, deflated GeoTIFF with overviews."""
+    bands = np.atleast_3d(bands) if bands.ndim == 3 else bands[np.newaxis]
+    data = np.where(np.isnan(bands), nodata, bands).astype("float32")
+    profile = {
+        "driver": "GTiff", "dtype": "float32", "count": data.shape[0],
+        "height": grid.height, "width": grid.width, "crs": grid.crs.to_wkt(),
+        "transform": grid.transform, "nodata": nodata, "compress": "deflate",
+        "predictor": 3, "tiled": True, "blockxsize": 256, "blockysize": 256,
+    }
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as ds:
+            ds.write(data)
+            if tags:
+                ds.update_tags(**tags)
+            for i, d in enumerate(descriptions or [], start=1):
+                ds.set_band_description(i, d)
+            factors = [f for f in (2, 4, 8, 16) if min(grid.shape) // f >= 2]
+            if factors:
+                ds.build_overviews(factors, Resampling.average)
+                ds.update_tags(ns="rio_overview", resampling="average")
+    return Path(path)
+
+
+def write_gpkg(
+    path: str | Path,
+    gdf: gpd.GeoDataFrame,
+    *,
+    layer: str,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write one layer to a new GeoPackage, atomically, with layer metadata."""
+    with atomic_path(path) as tmp:
+        pyogrio.write_dataframe(gdf, tmp, layer=layer, driver="GPKG",
+                                layer_metadata=metadata or None)
+    return Path(path)
