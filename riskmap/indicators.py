@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 import shapely
+from affine import Affine
 from rasterio import features
 from scipy import ndimage, signal
 
@@ -262,7 +263,7 @@ def coverage(
             continue
         burned = features.rasterize(
             ((g, 1) for g in polygons[hits]), out_shape=((r1 - r0) * ss, grid.width * ss),
-            transform=sub.transform * sub.transform.scale(1 / ss),
+            transform=sub.transform @ Affine.scale(1 / ss),
             fill=0, dtype="uint8",
         )
         out[r0:r1] = burned.reshape(r1 - r0, ss, grid.width, ss).mean(axis=(1, 3))

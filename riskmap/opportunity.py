@@ -62,10 +62,11 @@ def with_weights(layer_set: LayerSet, weights: dict[str, float]) -> LayerSet:
     if unknown:
         raise KeyError(f"no indicator {unknown} in theme {layer_set.theme}; "
                        f"indicators: {sorted(names)}")
-    new = [i.model_copy(update={"weight": float(weights[i.name])}) if i.name in weights else i
-           for i in layer_set.indicator]
-    return LayerSet.model_validate({**layer_set.model_dump(), "indicator":
-                                    [i.model_dump() for i in new]})
+    data = layer_set.model_dump(exclude_unset=True)
+    for ind in data["indicator"]:
+        if ind["name"] in weights:
+            ind["weight"] = float(weights[ind["name"]])
+    return LayerSet.model_validate(data)
 
 
 def score_theme(
