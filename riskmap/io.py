@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,7 +106,9 @@ def read_vector(
     src = _gdal_path(path)
     where_txt = f"{what}: {path.name}"
     try:
-        layers = [str(n) for n in pyogrio.list_layers(src)[:, 0]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on broken files
+            layers = [str(n) for n in pyogrio.list_layers(src)[:, 0]]
     except Exception as exc:  # corrupt or unreadable file
         raise InputError(f"{where_txt}: cannot be read as a vector file ({exc}). Check that the "
                          "file is complete and not corrupt.", code="E-INPUT-READ") from None
