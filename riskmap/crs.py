@@ -7,12 +7,23 @@ from pyproj import CRS, Transformer
 
 from riskmap.errors import CRSError, GridError
 
-__all__ = ["RD_NEW", "check_area_of_use", "check_metric", "to_crs"]
+__all__ = ["RD_NEW", "check_area_of_use", "check_metric", "is_undefined", "to_crs"]
 
 RD_NEW = CRS.from_epsg(28992)
 
 # Margin (degrees) around a CRS's area of use before coordinates count as "outside" it.
 _AREA_MARGIN_DEG = 0.5
+
+
+def is_undefined(crs: CRS | None) -> bool:
+    """True for no CRS and for GeoPackage's placeholders that only say "unknown".
+
+    A GeoPackage layer with ``srs_id`` 0 or -1 reports "Undefined geographic SRS" or
+    "Undefined Cartesian SRS" (a LOCAL_CS): that is a missing CRS, not a CRS.
+    """
+    if crs is None:
+        return True
+    return crs.is_engineering or crs.name.lower().startswith(("undefined", "unknown"))
 
 
 def check_metric(crs: CRS | str | int, *, where: str = "[region] crs") -> CRS:

@@ -26,7 +26,7 @@ from affine import Affine
 from pyproj import CRS
 from rasterio import features
 
-from riskmap.crs import RD_NEW, check_area_of_use, check_metric
+from riskmap.crs import RD_NEW, check_area_of_use, check_metric, is_undefined
 from riskmap.errors import GridError, InputError, Problems
 
 __all__ = ["Grid", "Region", "make_region"]
@@ -316,7 +316,7 @@ def make_region(
         problems.add("E-INPUT-EMPTY", "no municipality polygons", where=source,
                      fix="point [region] municipalities at a file with polygons.")
     problems.raise_if_any(InputError)
-    if municipalities.crs is None:
+    if is_undefined(municipalities.crs):
         from riskmap.errors import CRSError
 
         raise CRSError(

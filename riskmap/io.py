@@ -25,7 +25,7 @@ from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
-from riskmap.crs import check_area_of_use
+from riskmap.crs import check_area_of_use, is_undefined
 from riskmap.errors import ConfigError, CRSError, InputError
 from riskmap.grid import Grid
 
@@ -132,6 +132,8 @@ def read_vector(
                          f"Columns in the layer: {', '.join(fields) or '(none)'}.",
                          code="E-INPUT-COLUMN")
     file_crs = CRS.from_user_input(info["crs"]) if info["crs"] else None
+    if is_undefined(file_crs):
+        file_crs = None
     if file_crs is None and declared_crs is None:
         raise CRSError(f"{where_txt} has no CRS. Fix the file, or declare it in the source: "
                        'crs = "EPSG:28992" (RD New) or crs = "EPSG:4326" (GPS lon/lat). '
@@ -163,8 +165,8 @@ def read_vector(
                               f"from: {', '.join(fields)}.", code="E-CONFIG-WHERE") from None
         raise InputError(f"{where_txt}: cannot read the features ({exc}).",
                          code="E-INPUT-READ") from None
-    if gdf.crs is None:
-        gdf = gdf.set_crs(src_crs)
+    if gdf.crs is None or not gdf.crs.equals(src_crs):
+        gdf = gdf.set_crs(src_crs, allow_override=True)
     if len(gdf) == 0:
         if where:
             raise InputError(f"{where_txt}: no features left after the filter where = {where!r}"
@@ -213,7 +215,8 @@ def read_raster_to_grid(
     where_txt = f"{what}: {path.name}"
     try:
         with rasterio.open(path) as ds:
-            src_crs = ds.crs
+            src_crs = None if ds.crs is None or is_undefined(CRS.from_user_input(ds.crs)) \
+                else ds.crs
             if src_crs is None and declared_crs is None:
                 raise CRSError(f"{where_txt} has no CRS. Fix the file (gdal_edit.py -a_srs …) or "
                                'declare crs = "EPSG:…" in the source.', code="E-CRS-MISSING")
