@@ -216,10 +216,9 @@ class OpportunitySpec(_Strict):
     @field_validator("breaks")
     @classmethod
     def _breaks(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None:
-            if any(not 0 < b < 1 for b in v) or sorted(set(v)) != list(v):
-                raise ValueError("breaks must rise strictly and lie between 0 and 1, "
-                                 "e.g. [0.2, 0.4, 0.6, 0.8]")
+        if v is not None and (any(not 0 < b < 1 for b in v) or sorted(set(v)) != list(v)):
+            raise ValueError("breaks must rise strictly and lie between 0 and 1, "
+                             "e.g. [0.2, 0.4, 0.6, 0.8]")
         return v
 
 
@@ -321,7 +320,9 @@ def _where(file: Path, loc: tuple, data: dict[str, Any]) -> tuple[str, str]:
     return f"{file} {table}".strip(), key
 
 
-def _problems_from(exc: ValidationError, file: Path, data: dict, model: type[BaseModel]) -> Problems:
+def _problems_from(
+    exc: ValidationError, file: Path, data: dict, model: type[BaseModel]
+) -> Problems:
     problems = Problems()
     for err in exc.errors():
         loc = tuple(err["loc"])

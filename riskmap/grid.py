@@ -160,7 +160,9 @@ class Grid:
         row = np.where(inside, row, -1).astype(np.int64)
         return row, col, inside
 
-    def cell_ids(self, rows: np.ndarray | None = None, cols: np.ndarray | None = None) -> np.ndarray:
+    def cell_ids(
+        self, rows: np.ndarray | None = None, cols: np.ndarray | None = None
+    ) -> np.ndarray:
         """CBS-style ids ``E{x//s:04d}N{y//s:04d}`` of the lower-left corner of cells.
 
         Without arguments, a 2-D array of the ids of every cell.
@@ -226,7 +228,8 @@ class Region:
         key_l = str(key).strip().lower()
         m = self.municipalities
         hit = np.flatnonzero(
-            (m["code"].str.lower() == key_l).to_numpy() | (m["name"].str.lower() == key_l).to_numpy()
+            (m["code"].str.lower() == key_l).to_numpy()
+            | (m["name"].str.lower() == key_l).to_numpy()
         )
         if hit.size == 0:
             sample = ", ".join(f"{c} ({n})" for c, n in zip(m["code"][:8], m["name"][:8],

@@ -250,7 +250,7 @@ def coverage(
     if mode != "raster":
         raise ValueError(f"mode must be 'raster' or 'exact', got {mode!r}")
     ss = int(supersample)
-    fine = grid.cell_size / ss
+    grid.cell_size / ss
     out = np.zeros(grid.shape)
     # strips of rows keep memory flat at fine resolutions (≤ ~32 M sub-cells at a time)
     step = max(1, 32_000_000 // max(grid.width * ss * ss, 1))

@@ -275,17 +275,16 @@ def write_geotiff(
         "transform": grid.transform, "nodata": nodata, "compress": "deflate",
         "predictor": 3, "tiled": True, "blockxsize": 256, "blockysize": 256,
     }
-    with atomic_path(path) as tmp:
-        with rasterio.open(tmp, "w", **profile) as ds:
-            ds.write(data)
-            if tags:
-                ds.update_tags(**tags)
-            for i, d in enumerate(descriptions or [], start=1):
-                ds.set_band_description(i, d)
-            factors = [f for f in (2, 4, 8, 16) if min(grid.shape) // f >= 2]
-            if factors:
-                ds.build_overviews(factors, Resampling.average)
-                ds.update_tags(ns="rio_overview", resampling="average")
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
+        ds.write(data)
+        if tags:
+            ds.update_tags(**tags)
+        for i, d in enumerate(descriptions or [], start=1):
+            ds.set_band_description(i, d)
+        factors = [f for f in (2, 4, 8, 16) if min(grid.shape) // f >= 2]
+        if factors:
+            ds.build_overviews(factors, Resampling.average)
+            ds.update_tags(ns="rio_overview", resampling="average")
     return Path(path)
 
 

@@ -15,7 +15,7 @@ import pytest
 import rasterio
 import shapely
 from click.testing import CliRunner
-from conftest import NOORD, ZUID, write
+from conftest import NOORD, ZUID
 
 from riskmap.cli import main
 

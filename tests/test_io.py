@@ -54,7 +54,8 @@ def test_network_paths_are_refused():
 
 
 def test_missing_layer_lists_the_layers(gpkg):
-    with pytest.raises(InputError, match="layer 'wegen' not found. Layers in the file: punten, lijnen, vlakken"):
+    expected = "layer 'wegen' not found. Layers in the file: punten, lijnen, vlakken"
+    with pytest.raises(InputError, match=expected):
         io.read_vector(gpkg, crs=RD_NEW, layer="wegen")
     with pytest.raises(InputError, match="has 3 layers"):
         io.read_vector(gpkg, crs=RD_NEW)
