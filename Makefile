@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_opportunity.py
+	$(PY) benchmarks/bench_opportunity.py --scale 1.0 --sizes 100 25 --write BENCHMARKS.md
 
 clean:
 	rm -rf out .pytest_cache

@@ -196,7 +196,7 @@ _MUNICIPALITIES: dict[str, _Muni] = {
 # Addresses per inhabitant: the 39 municipalities give ~1.45 M town addresses at scale 1;
 # estates and farms bring the region to ~1.5 M verblijfsobjecten.
 _ADDRESSES_PER_INHABITANT = 1.45e6 / sum(m.inhabitants for m in _MUNICIPALITIES.values())
-_TOWN_DENSITY = 2200.0          # addresses per km² in a town at scale 1 (sets the town size)
+_TOWN_DENSITY = 1800.0          # addresses per km² in a town at scale 1 (sets the town size)
 _FARMS_PER_KM2 = 2.0            # farm yards per km² of open countryside at scale 1
 _DUMPINGS_PER_KM2 = 1 / 15      # drug-waste dumpings per km² of region (scale-independent)
 
@@ -297,18 +297,18 @@ _FOREST_ZONES: list[tuple[list[tuple[float, float]], float, int, tuple[float, fl
                           tuple[float, float, float, float]]] = [
     # Utrechtse Heuvelrug
     ([(145000, 463500), (147500, 459000), (151500, 455500), (156000, 452000), (161000, 448000),
-      (165500, 444500), (168000, 443000)], 2500, 70, (300, 1300), (0.15, 0.35, 0.30, 0.20)),
+      (165500, 444500), (168000, 443000)], 3000, 120, (400, 1600), (0.15, 0.35, 0.30, 0.20)),
     # Het Gooi
-    ([(137500, 466000), (139500, 470500), (142000, 474500)], 1500, 25, (250, 1000),
+    ([(137500, 466000), (139500, 470500), (142000, 474500)], 1800, 35, (300, 1200),
      (0.15, 0.30, 0.30, 0.25)),
     # Lage Vuursche, Baarnse bossen
-    ([(143500, 466000), (147000, 467500), (150000, 466000)], 1500, 20, (250, 1000),
+    ([(143500, 466000), (147000, 467500), (150000, 466000)], 1800, 30, (300, 1200),
      (0.20, 0.35, 0.35, 0.10)),
     # Leusderheide, Den Treek
-    ([(152000, 457500), (157000, 458500), (162000, 459500)], 1500, 20, (250, 1000),
+    ([(152000, 457500), (157000, 458500), (162000, 459500)], 1800, 30, (300, 1200),
      (0.15, 0.30, 0.25, 0.30)),
     # Horsterwold
-    ([(155000, 478500), (160000, 478800), (165000, 479500)], 1200, 25, (300, 1200),
+    ([(155000, 478500), (160000, 478800), (165000, 479500)], 1500, 40, (300, 1400),
      (0.60, 0.10, 0.30, 0.0)),
     # Almeerderhout
     ([(143500, 483500), (147500, 483000)], 800, 8, (250, 900), (0.70, 0.0, 0.30, 0.0)),
@@ -317,7 +317,7 @@ _FOREST_ZONES: list[tuple[list[tuple[float, float]], float, int, tuple[float, fl
     # Roggebotzand, Dronten
     ([(180000, 507500), (184500, 511000)], 1000, 10, (250, 900), (0.60, 0.10, 0.30, 0.0)),
     # Kuinderbos
-    ([(186500, 530000), (190500, 533500)], 1200, 14, (300, 1000), (0.30, 0.40, 0.30, 0.0)),
+    ([(186500, 530000), (190500, 533500)], 1500, 25, (300, 1200), (0.30, 0.40, 0.30, 0.0)),
     # Voorsterbos
     ([(184000, 521500), (186000, 523000)], 700, 5, (250, 700), (0.70, 0.0, 0.30, 0.0)),
     # Amelisweerd
@@ -381,10 +381,12 @@ _PC_PAIRS = np.array([a + b for a in _PC_LETTERS for b in _PC_LETTERS
 _URBAN_STREETS = np.array([p + s for p in dict.fromkeys(_STREET_PREFIXES)
                            for s in _STREET_SUFFIXES], dtype=object)
 
-# Town lattice: 250 m blocks, each with its own orientation, divided into plots of 16 × 22 m.
+# Town lattice: 250 m blocks, oriented per 750 m neighbourhood, divided into plots of 12 × 22 m.
 _BLOCK = 250.0
-_CU, _CV = 16.0, 22.0
+_CU, _CV = 12.0, 22.0
 _CELL_R = 0.5 * float(np.hypot(_CU, _CV))
+_LAT_I, _LAT_J = (a.ravel() for a in np.meshgrid(np.arange(-15, 15), np.arange(-9, 9)))
+_URBAN_MIN = 400.0      # addresses per km² (scale 1) that make a 250 m block part of a town
 _YEAR_NOW = 2021
 
 
@@ -614,8 +616,9 @@ class _Generator:
                 dist = rng.uniform(0.25, 0.9, n_sub) * radius[t]
                 rows.append(dict(
                     muni=m, name=info.places[t], x=float(xy[t][0]), y=float(xy[t][1]),
-                    R=float(radius[t]), n=int(round(n_full[t] * self.scale)),
-                    year0=float(info.founded or (1860 if t == 0 else 1890)),
+                    R=float(radius[t]), n_full=float(n_full[t]),
+                    n=int(round(n_full[t] * self.scale)),
+                    year0=float(info.founded or (1900 if t == 0 else 1910)),
                     sub_x=xy[t][0] + dist * np.cos(ang), sub_y=xy[t][1] + dist * np.sin(ang),
                     sub_s=rng.uniform(0.15, 0.3, n_sub) * radius[t],
                 ))
@@ -629,7 +632,7 @@ class _Generator:
 
     def make_water(self) -> None:
         """Rivers, canals and lakes as buffered courses, clipped to the region + 2 km."""
-        lines = shapely.linestrings([np.array(c, float) for _, _, c in _WATERS])
+        lines = np.array([shapely.LineString(c) for _, _, c in _WATERS], dtype=object)
         kinds = np.array([k for k, _, _ in _WATERS])
         widths = np.array([w for _, w, _ in _WATERS], float)
         near = shapely.intersects(lines, self.halo2.buffer(2000))
@@ -703,7 +706,7 @@ class _Generator:
             return
         df = pd.DataFrame(rows)
         geoms = shapely.intersection(df["geometry"].to_numpy(), self.halo2)
-        idx, parts = shapely.get_parts(geoms, return_index=True)
+        parts, idx = shapely.get_parts(geoms, return_index=True)
         keep = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 1.0)
         out = df.iloc[idx[keep]].reset_index(drop=True)
         out["geometry"] = parts[keep]
@@ -715,7 +718,10 @@ class _Generator:
         """1–4 estates per municipality at town edges or along a motorway."""
         rows = []
         taken = shapely.Polygon()
-        wet = self.water_union.buffer(30)
+        keep_out = self.water_union.buffer(30)
+        if self.motorways:
+            keep_out = shapely.union(keep_out, shapely.multilinestrings(
+                [shapely.linestrings(li.xy) for _, li in self.motorways]).buffer(40))
         for m, poly in enumerate(self.polys):
             info = self.info[m]
             rng = self.rng("estates", self.code_int[m])
@@ -763,13 +769,13 @@ class _Generator:
                     c, s = np.cos(angle), np.sin(angle)
                     xy = centre + local @ np.array([[c, s], [-s, c]])
                     cand = shapely.intersection(shapely.Polygon(xy), inner)
-                    cand = shapely.difference(cand, wet)
+                    cand = shapely.difference(cand, keep_out)
                     parts = _polys([cand])
                     if len(parts) == 0:
                         continue
                     cand = parts[np.argmax(shapely.area(parts))]
                     d_town = np.hypot(self.tx - centre[0], self.ty - centre[1]) / self.tR
-                    if (shapely.area(cand) >= 0.7 * ha * 1e4
+                    if (shapely.area(cand) >= max(0.7 * ha, 5.2) * 1e4
                             and not shapely.intersects(cand, taken)
                             and (kind == "stadsrand" or d_town.min() > 1.0)
                             and not shapely.contains_xy(cand, self.tx, self.ty).any()):
@@ -893,81 +899,170 @@ class _Generator:
 
     # -- dwellings ----------------------------------------------------------------------------
 
-    def _lattice(self, x: np.ndarray, y: np.ndarray):
-        """Snap points to the plot lattice of their 250 m block (orientation per block)."""
+    def _block_angle(self, bx: np.ndarray, by: np.ndarray) -> np.ndarray:
+        """Street orientation of a 250 m block: shared by its 750 m neighbourhood, ±5°."""
+        base = _hash_uniform(self.seed, 1, bx // 3, by // 3) * np.pi
+        return base + np.radians(10) * (_hash_uniform(self.seed, 9, bx, by) - 0.5)
+
+    def _lattice_key(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Key of the plot (block, column, row) that each point falls in."""
         bx, by = np.floor(x / _BLOCK).astype(np.int64), np.floor(y / _BLOCK).astype(np.int64)
-        bcx, bcy = (bx + 0.5) * _BLOCK, (by + 0.5) * _BLOCK
-        theta = _hash_uniform(self.seed, 1, bx, by) * np.pi
+        theta = self._block_angle(bx, by)
         c, s = np.cos(theta), np.sin(theta)
-        dx, dy = x - bcx, y - bcy
+        dx, dy = x - (bx + 0.5) * _BLOCK, y - (by + 0.5) * _BLOCK
         i = np.floor((c * dx + s * dy) / _CU).astype(np.int64)
         j = np.floor((-s * dx + c * dy) / _CV).astype(np.int64)
-        uc, vc = (i + 0.5) * _CU, (j + 0.5) * _CV
-        cx, cy = bcx + c * uc - s * vc, bcy + s * uc + c * vc
-        lim = _BLOCK / 2 - _CELL_R
-        valid = (np.abs(cx - bcx) <= lim) & (np.abs(cy - bcy) <= lim)
-        key = ((bx * 4096 + by) * 64 + (i + 32)) * 64 + (j + 32)
-        return key, cx, cy, theta, bx, by, i, j, valid
+        return ((bx * 4096 + by) * 64 + (i + 32)) * 64 + (j + 32)
 
     def make_dwellings(self) -> None:
-        """Town addresses: clustered samples snapped to plots; a plot with several is a block."""
-        est_buf = self.estates_union.buffer(30)
-        water_buf = self.water_union.buffer(12)
-        parts = []
+        """Town addresses: clustered samples on the towns' plots; a plot with several is a block.
+
+        Each town owns the lattice plots of its urban blocks (expected density at scale 1 of
+        at least ``_URBAN_MIN`` addresses per km²), which also fixes its streets; ``scale``
+        only thins the addresses, not the town.
+        """
+        block = [self.estates_union.buffer(30), self.water_union.buffer(12)]
+        if self.motorways:
+            block.append(shapely.multilinestrings(
+                [shapely.linestrings(li.xy) for _, li in self.motorways]).buffer(45))
+        block = shapely.union_all(block)
+        parts, streets = [], []
         for m, poly in enumerate(self.polys):
             towns = np.flatnonzero(self.tmuni == m)
-            if self.towns["n"].to_numpy()[towns].sum() == 0:
-                continue
-            allowed = shapely.difference(poly.buffer(-16), shapely.union(est_buf, water_buf))
+            allowed = shapely.difference(poly.buffer(-16), block)
             shapely.prepare(allowed)
             for t in towns:
-                part = self._sample_town(t, towns, allowed)
+                plots = self._plots(t, towns, allowed)
+                if len(plots["key"]) == 0:
+                    continue
+                streets.append(self._town_streets(plots))
+                part = self._sample_town(t, plots)
                 if part is not None:
                     parts.append(part)
         cols = ["town", "key", "cx", "cy", "theta", "bx", "by", "i", "j", "r"]
-        d = {c: np.concatenate([p[k] for p in parts]) for k, c in enumerate(cols)} if parts \
+        d = {c: np.concatenate([p[c] for p in parts]) for c in cols} if parts \
             else {c: np.array([], float) for c in cols}
+        self._urban_streets = pd.concat(streets, ignore_index=True) if streets else []
+        blocks = np.unique(np.c_[d["bx"], d["by"]].astype(np.int64), axis=0) if parts \
+            else np.empty((0, 2), np.int64)
+        self.urban = shapely.union_all(shapely.box(
+            blocks[:, 0] * _BLOCK, blocks[:, 1] * _BLOCK, (blocks[:, 0] + 1) * _BLOCK,
+            (blocks[:, 1] + 1) * _BLOCK))
+        shapely.prepare(self.urban)
         self._place_dwellings(d)
 
-    def _sample_town(self, t: int, towns: np.ndarray, allowed):
+    def _components(self, t: int):
+        """Centres, spreads and weights of town ``t``'s Gaussian mixture."""
         row = self.towns.iloc[t]
-        n = int(row["n"])
-        if n <= 0:
-            return None
-        rng = self.rng("dwellings", self.code_int[row["muni"]], int(t))
         cx = np.r_[row["x"], row["sub_x"]]
         cy = np.r_[row["y"], row["sub_y"]]
         sd = np.r_[row["R"] / 1.7, row["sub_s"]]
         w = np.r_[0.5, np.full(len(row["sub_x"]), 0.5 / len(row["sub_x"]))]
+        return cx, cy, sd, w
+
+    def _intensity(self, t: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Addresses per km² of town ``t`` at scale 1."""
+        cx, cy, sd, w = self._components(t)
+        d2 = (x[:, None] - cx) ** 2 + (y[:, None] - cy) ** 2
+        dens = (w * np.exp(-d2 / (2 * sd**2)) / (2 * np.pi * sd**2)).sum(axis=1)
+        return float(self.towns["n_full"].iat[t]) * dens * 1e6
+
+    def _plots(self, t: int, towns: np.ndarray, allowed) -> dict:
+        """Plot inventory of town ``t``: lattice cells of its urban blocks it may build on."""
+        x, y, radius = self.tx[t], self.ty[t], self.tR[t]
+        bxs = np.arange(np.floor((x - 2 * radius) / _BLOCK), np.floor((x + 2 * radius) / _BLOCK)
+                        + 1).astype(np.int64)
+        bys = np.arange(np.floor((y - 2 * radius) / _BLOCK), np.floor((y + 2 * radius) / _BLOCK)
+                        + 1).astype(np.int64)
+        bx, by = (a.ravel() for a in np.meshgrid(bxs, bys))
+        bcx, bcy = (bx + 0.5) * _BLOCK, (by + 0.5) * _BLOCK
+        home = (bx == np.floor(x / _BLOCK)) & (by == np.floor(y / _BLOCK))
+        urban = (self._intensity(t, bcx, bcy) >= _URBAN_MIN) | home
+        urban &= np.hypot(bcx - x, bcy - y) < 2 * radius + _BLOCK
+        bx, by, bcx, bcy = bx[urban], by[urban], bcx[urban], bcy[urban]
+        theta = self._block_angle(bx, by)
+        c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+        uc, vc = (_LAT_I + 0.5) * _CU, (_LAT_J + 0.5) * _CV
+        cx, cy = bcx[:, None] + c * uc - s * vc, bcy[:, None] + s * uc + c * vc
+        lim = _BLOCK / 2 - _CELL_R
+        ok = (np.abs(cx - bcx[:, None]) <= lim) & (np.abs(cy - bcy[:, None]) <= lim)
+        blk, cell = np.nonzero(ok)
+        cx, cy = cx[blk, cell], cy[blk, cell]
+        rel = np.hypot(cx[:, None] - self.tx[towns], cy[:, None] - self.ty[towns]) \
+            / self.tR[towns]
+        r = rel[:, np.flatnonzero(towns == t)[0]]
+        ok = (towns[np.argmin(rel, axis=1)] == t) & (r < 2.0)
+        ok[ok] = shapely.contains_xy(allowed, cx[ok], cy[ok])
+        blk, cell = blk[ok], cell[ok]
+        bx, by, i, j = bx[blk], by[blk], _LAT_I[cell], _LAT_J[cell]
+        key = ((bx * 4096 + by) * 64 + (i + 32)) * 64 + (j + 32)
+        order = np.argsort(key, kind="stable")
+        return dict(key=key[order], cx=cx[ok][order], cy=cy[ok][order],
+                    theta=theta[blk][order], bx=bx[order], by=by[order], i=i[order],
+                    j=j[order], r=r[ok][order])
+
+    def _town_streets(self, plots: dict) -> pd.DataFrame:
+        """A street between every two rows of plots, and one across each block."""
+        df = pd.DataFrame({k: plots[k] for k in ("bx", "by", "i", "j", "theta")})
+        df["row"] = (df["bx"] * 4096 + df["by"]) * 64 + (df["j"] // 2 + 32)
+        rows = df.groupby("row", sort=True).agg(
+            a0=("i", "min"), a1=("i", "max"), b=("j", "first"), bx=("bx", "first"),
+            by=("by", "first"), theta=("theta", "first"))
+        u0 = rows["a0"].to_numpy() * _CU
+        u1 = (rows["a1"].to_numpy() + 1) * _CU
+        v0 = v1 = (2 * (rows["b"].to_numpy() // 2) + 1) * _CV
+        names = _URBAN_STREETS[_hash(self.seed, 3, rows.index.to_numpy()) % _U64(
+            len(_URBAN_STREETS))]
+        blocks = df.groupby(["bx", "by"], sort=True).agg(
+            j0=("j", "min"), j1=("j", "max"), theta=("theta", "first")).reset_index()
+        cross = _URBAN_STREETS[_hash(self.seed, 6, blocks["bx"], blocks["by"]) % _U64(
+            len(_URBAN_STREETS))]
+        bx = np.r_[rows["bx"].to_numpy(), blocks["bx"].to_numpy()]
+        by = np.r_[rows["by"].to_numpy(), blocks["by"].to_numpy()]
+        theta = np.r_[rows["theta"].to_numpy(), blocks["theta"].to_numpy()]
+        zero = np.zeros(len(blocks))
+        u0, u1 = np.r_[u0, zero], np.r_[u1, zero]
+        v0 = np.r_[v0, blocks["j0"].to_numpy() * _CV]
+        v1 = np.r_[v1, (blocks["j1"].to_numpy() + 1) * _CV]
+        bcx, bcy = (bx + 0.5) * _BLOCK, (by + 0.5) * _BLOCK
+        c, s = np.cos(theta), np.sin(theta)
+        xy = np.stack([np.stack([bcx + c * u0 - s * v0, bcy + s * u0 + c * v0], -1),
+                       np.stack([bcx + c * u1 - s * v1, bcy + s * u1 + c * v1], -1)], 1)
+        return pd.DataFrame({"geometry": shapely.linestrings(np.round(xy, 2)), "BST_CODE": "",
+                             "WEGNUMMER": "", "WEGBEHSRT": "G",
+                             "STT_NAAM": np.r_[names, cross]})
+
+    def _sample_town(self, t: int, plots: dict) -> dict | None:
+        """Draw the town's addresses from its mixture; keep those that land on its plots."""
+        n = int(self.towns["n"].iat[t])
+        if n <= 0:
+            return None
+        rng = self.rng("dwellings", self.code_int[self.tmuni[t]], int(t))
+        cx, cy, sd, w = self._components(t)
         got, acc, out = 0, 0.5, []
         for _ in range(40):
             need = n - got
-            if need <= 0:
+            if need <= 0 or acc < 1e-4:
                 break
             m = int(min(need / max(acc, 0.01) * 1.2 + 100, 4_000_000))
             comp = rng.choice(len(w), m, p=w)
-            x = cx[comp] + sd[comp] * rng.standard_normal(m)
-            y = cy[comp] + sd[comp] * rng.standard_normal(m)
-            key, px, py, theta, bx, by, i, j, ok = self._lattice(x, y)
-            rel = np.hypot(px[:, None] - self.tx[towns], py[:, None] - self.ty[towns]) \
-                / self.tR[towns]
-            own = towns[np.argmin(rel, axis=1)] == t
-            r = rel[:, np.flatnonzero(towns == t)[0]]
-            ok &= own & (r < 2.0)
-            ok[ok] = shapely.contains_xy(allowed, px[ok], py[ok])
-            idx = np.flatnonzero(ok)
-            acc = max(len(idx) / m, 1e-3)
-            idx = idx[:need]
-            got += len(idx)
-            out.append((np.full(len(idx), t), key[idx], px[idx], py[idx], theta[idx], bx[idx],
-                        by[idx], i[idx], j[idx], r[idx]))
-        return tuple(np.concatenate(a) for a in zip(*out))
+            key = self._lattice_key(cx[comp] + sd[comp] * rng.standard_normal(m),
+                                    cy[comp] + sd[comp] * rng.standard_normal(m))
+            pos = np.minimum(np.searchsorted(plots["key"], key), len(plots["key"]) - 1)
+            hit = np.flatnonzero(plots["key"][pos] == key)
+            acc = len(hit) / m
+            take = pos[hit[:need]]
+            got += len(take)
+            out.append(take)
+        take = np.concatenate(out)
+        part = {k: v[take] for k, v in plots.items()}
+        part["town"] = np.full(len(take), t)
+        return part
 
     def _place_dwellings(self, d: dict) -> None:
         rng = self.rng("dwelling-attributes")
         nv = len(d["key"])
         if nv == 0:
-            self._urban_streets = []
             return
         keys, first, inv, counts = np.unique(d["key"], return_index=True, return_inverse=True,
                                              return_counts=True)
@@ -977,16 +1072,16 @@ class _Generator:
         r = d["r"][first]
         k = counts
         multi = k > 1
-        lu = np.where(multi, rng.uniform(12, 14, npand), rng.uniform(6, 11, npand))
+        lu = np.where(multi, rng.uniform(9, 10, npand), rng.uniform(5.5, 9.5, npand))
         lv = np.where(multi, rng.uniform(14, 19, npand), rng.uniform(8, 13, npand))
         ang = d["theta"][first] + np.radians(rng.uniform(-2, 2, npand))
         px, py = d["cx"][first], d["cy"][first]
         # building year: old centre, newer rings; neighbourhoods (blocks) built together
         year0 = self.towns["year0"].to_numpy()[town]
         block_noise = 8 * (_hash_uniform(self.seed, 2, d["bx"][first], d["by"][first]) - 0.5)
-        frac = np.clip(r / 1.8, 0, 1) ** 0.8
+        frac = np.clip(r / 1.3, 0, 1) ** 0.7
         year = year0 + (_YEAR_NOW - year0) * frac + block_noise + rng.normal(0, 3, npand)
-        old = (r < 0.3) & (rng.random(npand) < 0.05) & (year0 < 1900)
+        old = (r < 0.3) & (rng.random(npand) < 0.08) & (year0 <= 1900)
         year[old] = rng.uniform(1600, 1870, old.sum())
         founded = np.array([self.info[mm].founded or 1000 for mm in range(len(self.polys))])
         bouwjaar = np.clip(np.round(year), np.maximum(founded[muni], 1600), _YEAR_NOW)
@@ -1011,7 +1106,7 @@ class _Generator:
         kvk = np.where(nonres, 1 + rng.poisson(0.6, nv),
                        rng.choice(3, nv, p=[0.85, 0.12, 0.03]))
         kvk[status[vp] == 1] = 0
-        street_key = ((d["bx"] * 4096 + d["by"]) * 64 + (d["j"] + 32))[order]
+        street_key = ((d["bx"] * 4096 + d["by"]) * 64 + (d["j"] // 2 + 32))[order]
         names = _URBAN_STREETS[_hash(self.seed, 3, street_key) % _U64(len(_URBAN_STREETS))]
         nummer = _group_rank(street_key, (d["i"][order], np.arange(nv))) + 1
         self.obj.add(
@@ -1020,24 +1115,6 @@ class _Generator:
             vbo=dict(vx=vx, vy=vy, vpand=vp, doel=doel, opp=opp, street=names, nummer=nummer,
                      pc_key=street_key * 64 + (nummer - 1) // 25, town=town[vp], kvk=kvk,
                      agrarisch=np.zeros(nv, bool)))
-        # streets: one line per block row with houses, along the row's upper edge
-        pk = ((d["bx"][first] * 4096 + d["by"][first]) * 64 + (d["j"][first] + 32))
-        g = pd.DataFrame({"sk": pk, "i": d["i"][first], "j": d["j"][first],
-                          "bx": d["bx"][first], "by": d["by"][first],
-                          "theta": d["theta"][first]}).groupby("sk", sort=True)
-        agg = g.agg(i0=("i", "min"), i1=("i", "max"), j=("j", "first"), bx=("bx", "first"),
-                    by=("by", "first"), theta=("theta", "first"))
-        u0, u1 = agg["i0"].to_numpy() * _CU, (agg["i1"].to_numpy() + 1) * _CU
-        vv = (agg["j"].to_numpy() + 1) * _CV
-        bcx, bcy = (agg["bx"].to_numpy() + 0.5) * _BLOCK, (agg["by"].to_numpy() + 0.5) * _BLOCK
-        c, s = np.cos(agg["theta"].to_numpy()), np.sin(agg["theta"].to_numpy())
-        xy = np.stack([np.stack([bcx + c * u0 - s * vv, bcy + s * u0 + c * vv], -1),
-                       np.stack([bcx + c * u1 - s * vv, bcy + s * u1 + c * vv], -1)], 1)
-        sk = agg.index.to_numpy()
-        self._urban_streets = pd.DataFrame({
-            "geometry": shapely.linestrings(np.round(xy, 2)), "BST_CODE": "", "WEGNUMMER": "",
-            "WEGBEHSRT": "G",
-            "STT_NAAM": _URBAN_STREETS[_hash(self.seed, 3, sk) % _U64(len(_URBAN_STREETS))]})
 
     # -- forest and heath ---------------------------------------------------------------------
 
@@ -1064,8 +1141,7 @@ class _Generator:
             geoms.append(shapely.polygons(np.round(ring, 1)))
             kinds.append(rng.choice(4, n, p=np.array(probs) / sum(probs)))
         geoms, kinds = np.concatenate(geoms), np.concatenate(kinds)
-        cores = shapely.union_all(shapely.buffer(shapely.points(self.tx, self.ty), 0.9 * self.tR))
-        cut = shapely.union_all([self.water_union, cores, self.estates_union.buffer(20)])
+        cut = shapely.union_all([self.water_union, self.urban, self.estates_union.buffer(20)])
         done = shapely.Polygon()
         out_g, out_k = [], []
         for kind in (3, 1, 2, 0):                     # heide, naaldbos, gemengd bos, loofbos
@@ -1083,9 +1159,8 @@ class _Generator:
     def terrain_frame(self) -> gpd.GeoDataFrame:
         """TOP10NL-shaped terrein: forest/heath plus grass or arable land per municipality."""
         geoms, kinds = [self.forest[0]], [self.forest[1]]
-        cores = shapely.buffer(shapely.points(self.tx, self.ty), self.tR)
         cut = shapely.union_all([self.forest_union, self.water_union, self.estates_union,
-                                 shapely.union_all(cores)])
+                                 self.urban])
         for m, poly in enumerate(self.polys):
             parts = _polys([shapely.difference(poly, cut)], min_area=2e4)
             geoms.append(parts)
@@ -1154,8 +1229,16 @@ class _Generator:
             names = _choice_str(_RURAL_ROADS, rng.integers(len(_RURAL_ROADS), size=len(lines)))
             rural.append(pd.DataFrame({"geometry": lines, "muni": m, "STT_NAAM": names}))
         self.rural = pd.concat(rural, ignore_index=True) if rural else pd.DataFrame()
+        # NWB cuts roads into wegvakken; cut the straight polder roads into pieces ≤ 1.5 km
+        a, b = _ends(self.rural["geometry"].to_numpy())
+        k = np.maximum(np.ceil(np.hypot(*(b - a).T) / 1500), 1).astype(int)
+        line = np.repeat(np.arange(len(k)), k)
+        q = (np.arange(len(line)) - np.repeat(np.cumsum(k) - k, k))[:, None]
+        p0 = a[line] + (b - a)[line] * q / k[line, None]
+        p1 = a[line] + (b - a)[line] * (q + 1) / k[line, None]
         self._add_roads([dict(geometry=g, BST_CODE="", WEGNUMMER="", WEGBEHSRT="G", STT_NAAM=n)
-                         for g, n in zip(self.rural["geometry"], self.rural["STT_NAAM"])])
+                         for g, n in zip(shapely.linestrings(np.stack([p0, p1], 1)),
+                                         self.rural["STT_NAAM"].to_numpy()[line])])
 
     # -- farms --------------------------------------------------------------------------------
 
@@ -1164,10 +1247,8 @@ class _Generator:
         roads = shapely.multilinestrings(np.concatenate(
             [s["geometry"].to_numpy() for s in self.streets]))
         shapely.prepare(roads)
-        discs = shapely.union_all(shapely.buffer(shapely.points(self.tx, self.ty),
-                                                 2.0 * self.tR + 30))
         block = shapely.union_all([self.water_union.buffer(20), self.estates_union.buffer(100),
-                                   self.forest_union, discs])
+                                   self.forest_union, self.urban.buffer(60)])
         founded = [self.info[m].founded for m in range(len(self.polys))]
         for m, poly in enumerate(self.polys):
             rng = self.rng("farms", self.code_int[m])
@@ -1177,10 +1258,7 @@ class _Generator:
             if len(lines) == 0 or allowed.is_empty:
                 continue
             # candidate stations every 400 m on both sides of every rural road
-            coords, idx = shapely.get_coordinates(lines, return_index=True)
-            first = np.r_[0, np.flatnonzero(np.diff(idx)) + 1]
-            last = np.r_[first[1:] - 1, len(idx) - 1]
-            a, b = coords[first], coords[last]
+            a, b = _ends(lines)
             length = np.hypot(*(b - a).T)
             tang = (b - a) / length[:, None]
             n_st = np.maximum((length - 200) // 400, 0).astype(int) * 2
@@ -1357,8 +1435,8 @@ class _Generator:
         n = int(round(shapely.area(self.region) / 1e6 * _DUMPINGS_PER_KM2))
         edges = shapely.boundary(self.forest[0])
         minor = self.rural["geometry"].to_numpy()
-        avoid = shapely.union_all([self.water_union, self.estates_union, shapely.union_all(
-            shapely.buffer(shapely.points(self.tx, self.ty), 1.2 * self.tR))])
+        avoid = shapely.union_all([self.water_union, self.estates_union,
+                                   self.urban.buffer(200)])
         shapely.prepare(avoid)
         xs, ys = [], []
         got = 0
@@ -1406,7 +1484,7 @@ class _Generator:
     def night_lights(self, vbo: gpd.GeoDataFrame):
         """Radiance-like raster in EPSG:4326 from the address density, plus small noise."""
         from pyproj import Transformer
-        from rasterio.transform import from_origin
+        from affine import Affine
         from scipy.ndimage import gaussian_filter
 
         rng = self.rng("night-lights")
@@ -1432,21 +1510,29 @@ class _Generator:
         km2 = (res * 111.32) ** 2 * np.cos(np.radians(lat_c))[:, None]
         density = gaussian_filter(counts / km2, sigma=1.2, mode="constant")
         rad = 0.2 + 60.0 * (1 - np.exp(-density / 3000.0))
-        rad *= np.exp(rng.normal(0, 0.08, rad.shape))
-        rad += np.abs(rng.normal(0, 0.05, rad.shape))
+        rad *= np.exp(rng.normal(0, 0.05, rad.shape))
+        rad = np.minimum(rad + np.abs(rng.normal(0, 0.05, rad.shape)), 63.0)
         lon_c = lon0 + (np.arange(width) + 0.5) * res
         glon, glat = np.meshgrid(lon_c, lat_c)
         to_rd = Transformer.from_crs("EPSG:4326", RD, always_xy=True)
         gx, gy = to_rd.transform(glon, glat)
         shapely.prepare(halo3)
         rad[~shapely.contains_xy(halo3, gx, gy)] = -9999.0
-        return rad.astype(np.float32), from_origin(lon0, lat1, res, res)
+        return rad.astype(np.float32), Affine(res, 0.0, lon0, 0.0, -res, lat1)
 
 
 def _ids(gemeente: np.ndarray, kind: int, number: np.ndarray) -> np.ndarray:
     """BAG identifiers: 4-digit gemeentecode, 2-digit object type, 10-digit number."""
     value = gemeente.astype(np.int64) * 10**12 + kind * 10**10 + number.astype(np.int64)
     return np.strings.zfill(value.astype("U16"), 16).astype(object)
+
+
+def _ends(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last coordinates of each line."""
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    first = np.r_[0, np.flatnonzero(np.diff(idx)) + 1]
+    last = np.r_[first[1:] - 1, len(idx) - 1]
+    return coords[first], coords[last]
 
 
 def _sample_in(poly, n: int, rng: np.random.Generator) -> np.ndarray:

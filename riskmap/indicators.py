@@ -179,12 +179,24 @@ def density(
         if weights is None or np.all(np.mod(w, 1) == 0):
             total = np.round(total)
     flat = np.zeros(H * W)
+    idx_parts: list[np.ndarray] = []
+    w_parts: list[np.ndarray] = []
+    pending = 0
     for dj, dk in zip(DJ[ring], DK[ring], strict=True):
         hit = (dj + 0.5 - fx) ** 2 + (dk + 0.5 - fy) ** 2 <= rr**2
         tr = row[hit] - dk
         tc = col[hit] + dj
         good = (tr >= 0) & (tr < H) & (tc >= 0) & (tc < W)
-        flat += np.bincount(tr[good] * W + tc[good], weights=w[hit][good], minlength=H * W)
+        idx_parts.append(tr[good] * W + tc[good])
+        w_parts.append(w[hit][good])
+        pending += idx_parts[-1].size
+        if pending > 16_000_000:  # one bincount per ~16 M hits keeps memory and time flat
+            flat += np.bincount(np.concatenate(idx_parts), weights=np.concatenate(w_parts),
+                                minlength=H * W)
+            idx_parts, w_parts, pending = [], [], 0
+    if idx_parts:
+        flat += np.bincount(np.concatenate(idx_parts), weights=np.concatenate(w_parts),
+                            minlength=H * W)
     total += flat.reshape(H, W)
     area_km2 = math.pi * radius**2 / 1e6
     return np.maximum(total[n:-n, n:-n], 0.0) / area_km2
