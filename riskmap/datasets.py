@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -421,7 +422,7 @@ def _hash_uniform(seed: int, *keys) -> np.ndarray:
 
 
 def _rng(seed: int, stream: str, *keys: int) -> np.random.Generator:
-    """An independent random stream per purpose (and per municipality, town, ...)."""
+    """Return an independent random stream per purpose (and municipality, town, ...)."""
     return np.random.default_rng([seed, zlib.crc32(stream.encode()), *keys])
 
 
@@ -485,10 +486,9 @@ def _split_lengths(rng: np.random.Generator, length: float, lo: float, hi: float
     return cuts[cuts < length - lo / 2]
 
 
-def _lines(parts: Iterable) -> np.ndarray:
-    """Keep the non-empty LineString parts (length > 1 m) of geometries."""
-    geoms = shapely.get_parts(np.asarray(list(parts) if not isinstance(parts, np.ndarray)
-                                         else parts, dtype=object))
+def _lines(geoms) -> np.ndarray:
+    """Keep the LineString parts (longer than 1 m) of geometries."""
+    geoms = shapely.get_parts(np.atleast_1d(np.asarray(geoms, dtype=object)))
     keep = (shapely.get_type_id(geoms) == 1) & (shapely.length(geoms) > 1.0)
     return geoms[keep]
 
@@ -509,6 +509,15 @@ def _group_rank(keys: np.ndarray, order_keys: tuple) -> np.ndarray:
     rank = np.empty(len(keys), dtype=np.int64)
     rank[order] = np.arange(len(keys)) - first
     return rank
+
+
+def _group_extent(keys: np.ndarray, values: np.ndarray):
+    """Per group of ``keys`` (sorted): index of its first row, min and max of ``values``."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    start = np.r_[0, np.flatnonzero(sk[1:] != sk[:-1]) + 1]
+    v = values[order]
+    return order[start], np.minimum.reduceat(v, start), np.maximum.reduceat(v, start)
 
 
 def _choice_str(values, idx) -> np.ndarray:
@@ -576,7 +585,7 @@ class _Generator:
         self.halo2 = self.region.buffer(2000)
         shapely.prepare(self.region)
         shapely.prepare(self.halo2)
-        self.streets: list[dict] = []       # NWB rows, in the order they are made
+        self.streets: list[pd.DataFrame] = []     # NWB rows, in the order they are made
         self.obj = _Objects()
 
     def _fallback_info(self, m: int) -> _Muni:
@@ -614,14 +623,14 @@ class _Generator:
                 n_sub = int(rng.integers(2, 6))
                 ang = rng.uniform(0, 2 * np.pi, n_sub)
                 dist = rng.uniform(0.25, 0.9, n_sub) * radius[t]
-                rows.append(dict(
-                    muni=m, name=info.places[t], x=float(xy[t][0]), y=float(xy[t][1]),
-                    R=float(radius[t]), n_full=float(n_full[t]),
-                    n=int(round(n_full[t] * self.scale)),
-                    year0=float(info.founded or (1900 if t == 0 else 1910)),
-                    sub_x=xy[t][0] + dist * np.cos(ang), sub_y=xy[t][1] + dist * np.sin(ang),
-                    sub_s=rng.uniform(0.15, 0.3, n_sub) * radius[t],
-                ))
+                rows.append({
+                    "muni": m, "name": info.places[t], "x": float(xy[t][0]), "y": float(xy[t][1]),
+                    "R": float(radius[t]), "n_full": float(n_full[t]),
+                    "n": int(round(n_full[t] * self.scale)),
+                    "year0": float(info.founded or (1900 if t == 0 else 1910)),
+                    "sub_x": xy[t][0] + dist * np.cos(ang), "sub_y": xy[t][1] + dist * np.sin(ang),
+                    "sub_s": rng.uniform(0.15, 0.3, n_sub) * radius[t],
+                })
         self.towns = pd.DataFrame(rows)
         self.tx = self.towns["x"].to_numpy()
         self.ty = self.towns["y"].to_numpy()
@@ -658,23 +667,25 @@ class _Generator:
         rows: list[dict] = []
         self.exits = []            # (x, y, tx, ty) of every exit inside the halo
         self.motorways = []        # full smoothed polylines (for estates along them)
+        lines = []
         for name, course in _MOTORWAYS.items():
             rng = self.rng("motorway", zlib.crc32(name.encode()))
             line = _Polyline(_chaikin(np.array(course, float), 3))
             if not shapely.intersects(shapely.linestrings(line.xy), self.halo2.buffer(3000)):
                 continue
             self.motorways.append((name, line))
-            meta = dict(WEGNUMMER=name, WEGBEHSRT="R", STT_NAAM=f"Rijksweg {name}")
+            lines.append(shapely.linestrings(line.xy))
+            meta = {"WEGNUMMER": name, "WEGBEHSRT": "R", "STT_NAAM": f"Rijksweg {name}"}
             for piece in line.pieces(_split_lengths(rng, line.length, 1000, 2000)):
                 rows.append(dict(geometry=shapely.linestrings(piece), BST_CODE="HR", **meta))
-                mid = _Polyline(piece).at([_Polyline(piece).length / 2])[0][0]
+                mid = piece[len(piece) // 2]
                 if np.hypot(mid[0] - 136_900, mid[1] - 455_900) < 6000 and name != "A28":
                     for side in (-30.0, 30.0):
                         rows.append(dict(geometry=shapely.offset_curve(
                             shapely.linestrings(piece), side), BST_CODE="PST", **meta))
-            exits = np.cumsum(rng.uniform(4000, 8000, int(line.length // 4000) + 2))
-            exits = exits[exits < line.length - 1000] - rng.uniform(0, 2500)
-            exits = exits[exits > 1000]
+            exits = rng.uniform(1000, 4000) + np.cumsum(
+                np.r_[0.0, rng.uniform(4000, 8000, int(line.length // 4000) + 1)])
+            exits = exits[exits < line.length - 1000]
             for s in exits:
                 lr = rng.uniform(300, 550)
                 frac = np.array([0.0, 0.4, 0.75, 1.0])
@@ -695,9 +706,10 @@ class _Generator:
                 # the road that crosses the motorway at the exit
                 lc = rng.uniform(600, 1500)
                 cross = np.array([p - lc * right, p, p + lc * right])
-                rows.append(dict(geometry=shapely.linestrings(cross), BST_CODE="",
-                                 WEGNUMMER="", WEGBEHSRT="G",
-                                 STT_NAAM=_RURAL_ROADS[int(rng.integers(len(_RURAL_ROADS)))]))
+                rows.append({"geometry": shapely.linestrings(cross), "BST_CODE": "",
+                             "WEGNUMMER": "", "WEGBEHSRT": "G",
+                             "STT_NAAM": _RURAL_ROADS[int(rng.integers(len(_RURAL_ROADS)))]})
+        self.motorway_lines = shapely.MultiLineString(lines)
         self._add_roads(rows)
 
     def _add_roads(self, rows: list[dict]) -> None:
@@ -719,9 +731,7 @@ class _Generator:
         rows = []
         taken = shapely.Polygon()
         keep_out = self.water_union.buffer(30)
-        if self.motorways:
-            keep_out = shapely.union(keep_out, shapely.multilinestrings(
-                [shapely.linestrings(li.xy) for _, li in self.motorways]).buffer(40))
+        keep_out = shapely.union(keep_out, self.motorway_lines.buffer(40))
         for m, poly in enumerate(self.polys):
             info = self.info[m]
             rng = self.rng("estates", self.code_int[m])
@@ -731,11 +741,7 @@ class _Generator:
             n_est = int(np.clip(1 + round(pop / 45_000 + area_km2 / 250), 1, 4))
             inner = poly.buffer(-60)
             shapely.prepare(inner)
-            along = [line for _, line in self.motorways]
-            mw_here = shapely.intersection(
-                shapely.multilinestrings([shapely.linestrings(li.xy) for li in along]),
-                poly.buffer(-400)) if along else shapely.LineString()
-            mw_parts = _lines([mw_here]) if not mw_here.is_empty else np.array([], object)
+            mw_parts = _lines(shapely.intersection(self.motorway_lines, poly.buffer(-400)))
             founded = info.founded or 1945
             for k in range(n_est):
                 kind = "stadsrand" if k == 0 or len(mw_parts) == 0 or rng.random() < 0.55 \
@@ -788,8 +794,9 @@ class _Generator:
                                                 self.ty[towns] - centre[1]))]
                 lo = max(1950, founded + 3)
                 year = int(rng.integers(lo if kind == "stadsrand" else max(lo, 1975), 2016))
-                rows.append(dict(geometry=cand, angle=angle, muni=m, town=near, kind=kind,
-                                 JAAR_UITGIFTE=year, stadsrand=int(kind == "stadsrand")))
+                rows.append({"geometry": cand, "angle": angle, "muni": m, "town": near,
+                             "kind": kind, "JAAR_UITGIFTE": year,
+                             "stadsrand": int(kind == "stadsrand")})
         est = pd.DataFrame(rows)
         names = self.rng("estate-names").permutation(len(_ESTATE_NAMES))
         serial = np.arange(len(est))
@@ -801,12 +808,13 @@ class _Generator:
             else shapely.Polygon()
 
     def estates_frame(self) -> gpd.GeoDataFrame:
-        """The IBIS-shaped bedrijventerreinen layer."""
+        """Return the IBIS-shaped bedrijventerreinen layer."""
         est = self.estates
         m = est["muni"].to_numpy()
         area = shapely.area(est["geometry"].to_numpy())
         return gpd.GeoDataFrame({
-            "RIN_NUMMER": [f"{self.code_int[i]:04d}{r + 1:02d}" for i, r in zip(m, est["rank"])],
+            "RIN_NUMMER": [f"{self.code_int[i]:04d}{r + 1:02d}"
+                           for i, r in zip(m, est["rank"], strict=True)],
             "PLAN_NAAM": est["PLAN_NAAM"].astype(object).to_numpy(),
             "GEM_NAAM": self.names[m],
             "GEMEENTECODE": self.codes[m],
@@ -845,9 +853,23 @@ class _Generator:
                 cx, cy, ii, jj = np.array([p[0]]), np.array([p[1]]), np.zeros(1), np.zeros(1)
                 cu, cv, ok = 30.0, 30.0, np.ones(1, bool)
             cells = np.flatnonzero(ok)
+            ii, jj = ii.astype(np.int64), jj.astype(np.int64)
+            # the estate's streets: one between every two rows of plots (whatever the scale)
+            street = jj // 2
+            first, lo, hi = _group_extent(street[cells], ii[cells])
+            names_all = _choice_str(_ESTATE_STREETS, (int(_hash(self.seed, 8, e)[0] % _U64(100))
+                                                      + street) % len(_ESTATE_STREETS))
+            u0, u1 = lo * cu, (hi + 1) * cu
+            vv = (2 * street[cells][first] + 1) * cv
+            xy = origin + np.stack([np.stack([c * u0 - s * vv, s * u0 + c * vv], -1),
+                                    np.stack([c * u1 - s * vv, s * u1 + c * vv], -1)], 1)
+            road_rows.append(pd.DataFrame({
+                "geometry": shapely.linestrings(np.round(xy, 2)), "BST_CODE": "",
+                "WEGNUMMER": "", "WEGBEHSRT": "G", "STT_NAAM": names_all[cells][first]}))
+            # the premises: a share of the plots (scale), at least three per estate
             n = max(min(3, len(cells)), int(rng.binomial(len(cells), min(0.9 * self.scale, 1))))
             pick = np.sort(rng.choice(cells, n, replace=False))
-            cx, cy, ii, jj = cx[pick], cy[pick], ii[pick].astype(int), jj[pick].astype(int)
+            cx, cy, ii, jj = cx[pick], cy[pick], ii[pick], jj[pick]
             # footprint 200–5000 m², aligned with the lattice and inside the plot
             area = np.exp(rng.uniform(np.log(200), np.log(5000), n))
             aspect = rng.uniform(1.0, 2.5, n)
@@ -874,28 +896,16 @@ class _Generator:
                                    rng.integers(1, 3, vacant.sum()), 0)
             opp = np.clip(np.round(lu * lv * rng.uniform(0.85, 1.3, n)), 200, 5000)
             a, b = rng.uniform(-0.3, 0.3, n) * lu, rng.uniform(-0.3, 0.3, n) * lv
-            street_key = _hash(self.seed, 7, e, jj).view(np.int64)
-            names = _choice_str(_ESTATE_STREETS,
-                                (int(_hash(self.seed, 8, e)[0] % _U64(100)) + jj)
-                                % len(_ESTATE_STREETS))
             self.obj.add(
-                pand=dict(poly=_rectangles(px, py, lu, lv, ang), muni=np.full(n, row["muni"]),
-                          bouwjaar=bouwjaar, status=status),
-                vbo=dict(vx=px + c * a - s * b, vy=py + s * a + c * b, vpand=np.arange(n),
-                         doel=doel, opp=opp, street=names,
-                         nummer=_group_rank(jj, (ii,)) + 1, pc_key=street_key,
-                         town=np.full(n, row["town"]), kvk=kvk, agrarisch=np.zeros(n, bool)))
-            # one street per occupied row, along the lower edge of the row
-            for j in np.unique(jj):
-                sel = jj == j
-                u0, u1 = ii[sel].min() * cu, (ii[sel].max() + 1) * cu
-                vv = j * cv
-                pts = origin + np.array([[c * u0 - s * vv, s * u0 + c * vv],
-                                         [c * u1 - s * vv, s * u1 + c * vv]])
-                road_rows.append(dict(geometry=shapely.linestrings(pts), BST_CODE="",
-                                      WEGNUMMER="", WEGBEHSRT="G",
-                                      STT_NAAM=names[np.flatnonzero(sel)[0]]))
-        self._estate_streets = road_rows
+                pand={"poly": _rectangles(px, py, lu, lv, ang), "muni": np.full(n, row["muni"]),
+                      "bouwjaar": bouwjaar, "status": status},
+                vbo={"vx": px + c * a - s * b, "vy": py + s * a + c * b, "vpand": np.arange(n),
+                     "doel": doel, "opp": opp, "street": names_all[pick],
+                     "nummer": _group_rank(jj // 2, (ii, jj)) + 1,
+                     "pc_key": _hash(self.seed, 7, e, jj // 2).view(np.int64),
+                     "town": np.full(n, row["town"]), "kvk": kvk,
+                     "agrarisch": np.zeros(n, bool)})
+        self._estate_streets = pd.concat(road_rows, ignore_index=True) if road_rows else []
 
     # -- dwellings ----------------------------------------------------------------------------
 
@@ -921,11 +931,8 @@ class _Generator:
         at least ``_URBAN_MIN`` addresses per km²), which also fixes its streets; ``scale``
         only thins the addresses, not the town.
         """
-        block = [self.estates_union.buffer(30), self.water_union.buffer(12)]
-        if self.motorways:
-            block.append(shapely.multilinestrings(
-                [shapely.linestrings(li.xy) for _, li in self.motorways]).buffer(45))
-        block = shapely.union_all(block)
+        block = shapely.union_all([self.estates_union.buffer(30), self.water_union.buffer(12),
+                                   self.motorway_lines.buffer(45)])
         parts, streets = [], []
         for m, poly in enumerate(self.polys):
             towns = np.flatnonzero(self.tmuni == m)
@@ -997,35 +1004,27 @@ class _Generator:
         bx, by, i, j = bx[blk], by[blk], _LAT_I[cell], _LAT_J[cell]
         key = ((bx * 4096 + by) * 64 + (i + 32)) * 64 + (j + 32)
         order = np.argsort(key, kind="stable")
-        return dict(key=key[order], cx=cx[ok][order], cy=cy[ok][order],
-                    theta=theta[blk][order], bx=bx[order], by=by[order], i=i[order],
-                    j=j[order], r=r[ok][order])
+        return {"key": key[order], "cx": cx[ok][order], "cy": cy[ok][order],
+                    "theta": theta[blk][order], "bx": bx[order], "by": by[order], "i": i[order],
+                    "j": j[order], "r": r[ok][order]}
 
     def _town_streets(self, plots: dict) -> pd.DataFrame:
-        """A street between every two rows of plots, and one across each block."""
-        df = pd.DataFrame({k: plots[k] for k in ("bx", "by", "i", "j", "theta")})
-        df["row"] = (df["bx"] * 4096 + df["by"]) * 64 + (df["j"] // 2 + 32)
-        rows = df.groupby("row", sort=True).agg(
-            a0=("i", "min"), a1=("i", "max"), b=("j", "first"), bx=("bx", "first"),
-            by=("by", "first"), theta=("theta", "first"))
-        u0 = rows["a0"].to_numpy() * _CU
-        u1 = (rows["a1"].to_numpy() + 1) * _CU
-        v0 = v1 = (2 * (rows["b"].to_numpy() // 2) + 1) * _CV
-        names = _URBAN_STREETS[_hash(self.seed, 3, rows.index.to_numpy()) % _U64(
-            len(_URBAN_STREETS))]
-        blocks = df.groupby(["bx", "by"], sort=True).agg(
-            j0=("j", "min"), j1=("j", "max"), theta=("theta", "first")).reset_index()
-        cross = _URBAN_STREETS[_hash(self.seed, 6, blocks["bx"], blocks["by"]) % _U64(
-            len(_URBAN_STREETS))]
-        bx = np.r_[rows["bx"].to_numpy(), blocks["bx"].to_numpy()]
-        by = np.r_[rows["by"].to_numpy(), blocks["by"].to_numpy()]
-        theta = np.r_[rows["theta"].to_numpy(), blocks["theta"].to_numpy()]
-        zero = np.zeros(len(blocks))
-        u0, u1 = np.r_[u0, zero], np.r_[u1, zero]
-        v0 = np.r_[v0, blocks["j0"].to_numpy() * _CV]
-        v1 = np.r_[v1, (blocks["j1"].to_numpy() + 1) * _CV]
-        bcx, bcy = (bx + 0.5) * _BLOCK, (by + 0.5) * _BLOCK
-        c, s = np.cos(theta), np.sin(theta)
+        """Make a street between every two rows of plots, and one across each block."""
+        bx, by, i, j, theta = (plots[k] for k in ("bx", "by", "i", "j", "theta"))
+        block = bx * 4096 + by
+        row = block * 64 + (j // 2 + 32)
+        r_first, r_lo, r_hi = _group_extent(row, i)
+        b_first, b_lo, b_hi = _group_extent(block, j)
+        names = _URBAN_STREETS[_hash(self.seed, 3, row[r_first]) % _U64(len(_URBAN_STREETS))]
+        cross = _URBAN_STREETS[_hash(self.seed, 6, bx[b_first], by[b_first])
+                               % _U64(len(_URBAN_STREETS))]
+        first = np.r_[r_first, b_first]
+        zero = np.zeros(len(b_first))
+        u0, u1 = np.r_[r_lo * _CU, zero], np.r_[(r_hi + 1) * _CU, zero]
+        v_row = (2 * (j[r_first] // 2) + 1) * _CV
+        v0, v1 = np.r_[v_row, b_lo * _CV], np.r_[v_row, (b_hi + 1) * _CV]
+        bcx, bcy = (bx[first] + 0.5) * _BLOCK, (by[first] + 0.5) * _BLOCK
+        c, s = np.cos(theta[first]), np.sin(theta[first])
         xy = np.stack([np.stack([bcx + c * u0 - s * v0, bcy + s * u0 + c * v0], -1),
                        np.stack([bcx + c * u1 - s * v1, bcy + s * u1 + c * v1], -1)], 1)
         return pd.DataFrame({"geometry": shapely.linestrings(np.round(xy, 2)), "BST_CODE": "",
@@ -1108,13 +1107,14 @@ class _Generator:
         kvk[status[vp] == 1] = 0
         street_key = ((d["bx"] * 4096 + d["by"]) * 64 + (d["j"] // 2 + 32))[order]
         names = _URBAN_STREETS[_hash(self.seed, 3, street_key) % _U64(len(_URBAN_STREETS))]
-        nummer = _group_rank(street_key, (d["i"][order], np.arange(nv))) + 1
+        side = d["j"][order] % 2                 # odd numbers on one side, even on the other
+        nummer = 2 * _group_rank(street_key * 2 + side, (d["i"][order], np.arange(nv))) + 1 + side
         self.obj.add(
-            pand=dict(poly=_rectangles(px, py, lu, lv, ang), muni=muni, bouwjaar=bouwjaar,
-                      status=status),
-            vbo=dict(vx=vx, vy=vy, vpand=vp, doel=doel, opp=opp, street=names, nummer=nummer,
-                     pc_key=street_key * 64 + (nummer - 1) // 25, town=town[vp], kvk=kvk,
-                     agrarisch=np.zeros(nv, bool)))
+            pand={"poly": _rectangles(px, py, lu, lv, ang), "muni": muni, "bouwjaar": bouwjaar,
+                  "status": status},
+            vbo={"vx": vx, "vy": vy, "vpand": vp, "doel": doel, "opp": opp, "street": names,
+                 "nummer": nummer, "pc_key": street_key * 64 + (nummer - 1) // 50,
+                 "town": town[vp], "kvk": kvk, "agrarisch": np.zeros(nv, bool)})
 
     # -- forest and heath ---------------------------------------------------------------------
 
@@ -1183,7 +1183,7 @@ class _Generator:
         if len(xy) > 1:
             dist = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
             mst = minimum_spanning_tree(dist).tocoo()
-            edges += [(xy[a], xy[b]) for a, b in sorted(zip(mst.row, mst.col))]
+            edges += [(xy[a], xy[b]) for a, b in sorted(zip(mst.row, mst.col, strict=True))]
         if self.exits:
             ex = np.array([(e[0], e[1]) for e in self.exits])
             for t in range(len(xy)):
@@ -1201,9 +1201,9 @@ class _Generator:
             line = _Polyline(_chaikin(np.vstack([a, pts, b]), 2))
             name = _RURAL_ROADS[int(rng.integers(len(_RURAL_ROADS)))]
             for piece in line.pieces(_split_lengths(rng, line.length, 800, 2000)):
-                rows.append(dict(geometry=shapely.linestrings(piece), BST_CODE="",
-                                 WEGNUMMER=f"N{numbers[e % len(numbers)]}", WEGBEHSRT="P",
-                                 STT_NAAM=name))
+                rows.append({"geometry": shapely.linestrings(piece), "BST_CODE": "",
+                                 "WEGNUMMER": f"N{numbers[e % len(numbers)]}", "WEGBEHSRT": "P",
+                                 "STT_NAAM": name})
         self._add_roads(rows)
         # rural grid per municipality (polder roads), without the water
         rural = []
@@ -1236,9 +1236,10 @@ class _Generator:
         q = (np.arange(len(line)) - np.repeat(np.cumsum(k) - k, k))[:, None]
         p0 = a[line] + (b - a)[line] * q / k[line, None]
         p1 = a[line] + (b - a)[line] * (q + 1) / k[line, None]
-        self._add_roads([dict(geometry=g, BST_CODE="", WEGNUMMER="", WEGBEHSRT="G", STT_NAAM=n)
+        self._add_roads([{"geometry": g, "BST_CODE": "", "WEGNUMMER": "", "WEGBEHSRT": "G",
+                          "STT_NAAM": n}
                          for g, n in zip(shapely.linestrings(np.stack([p0, p1], 1)),
-                                         self.rural["STT_NAAM"].to_numpy()[line])])
+                                         self.rural["STT_NAAM"].to_numpy()[line], strict=True)])
 
     # -- farms --------------------------------------------------------------------------------
 
@@ -1295,17 +1296,17 @@ class _Generator:
             by = anchor[farm, 1] + along * t[farm, 1] + perp * normal[farm, 1]
             reach = np.zeros(nf)
             np.maximum.at(reach, farm, setback + depth)
-            half = total / 2 + 5
-            env_u = np.array([-1, 1, 1, -1, -1])[None, :] * half[:, None]
-            env_v = np.array([10, 10, 1, 1, 10], float)[None, :]
-            env_v = np.where(env_v > 5, 10.0, reach[:, None] + 5)
+            # the yard's envelope: along the road ±(half its length + 5 m), across from 10 m
+            # off the road to 5 m behind its deepest building; it must fit the open land
+            env_u = np.array([-1, 1, 1, -1, -1]) * (total / 2 + 5)[:, None]
+            env_v = np.where(np.array([1, 1, 0, 0, 1], bool), 10.0, reach[:, None] + 5)
             ex = anchor[:, :1] + env_u * t[:, :1] + env_v * normal[:, :1]
             ey = anchor[:, 1:] + env_u * t[:, 1:] + env_v * normal[:, 1:]
             env = shapely.polygons(np.stack([ex, ey], -1))
             ok = shapely.contains(allowed, env) & ~shapely.intersects(roads, env)
+            # in random order, drop every yard that touches one earlier in that order
             cand = np.flatnonzero(ok)
-            prio = rng.permutation(len(cand))
-            cand = cand[np.argsort(prio)]
+            cand = cand[rng.permutation(len(cand))]
             if len(cand) > 1:
                 tree = shapely.STRtree(env[cand])
                 i_, j_ = tree.query(env[cand], predicate="intersects")
@@ -1358,14 +1359,14 @@ class _Generator:
             px, py = bx[sel], by[sel]
             road_key = _hash(self.seed, 4, self.code_int[m], f_road).view(np.int64)
             self.obj.add(
-                pand=dict(poly=_rectangles(px, py, w_, d_, ang), muni=np.full(nsel, m),
-                          bouwjaar=year, status=status),
-                vbo=dict(vx=px + c * a_ - s * b_, vy=py + s * a_ + c * b_,
-                         vpand=np.arange(nsel), doel=doel, opp=np.round(opp),
-                         street=self.rural.loc[self.rural["muni"] == m, "STT_NAAM"]
-                         .to_numpy(dtype=object)[f_road[fi]],
-                         nummer=number[fi], pc_key=road_key[fi] + number[fi] // 30,
-                         town=near[fi], kvk=kvk, agrarisch=np.ones(nsel, bool)))
+                pand={"poly": _rectangles(px, py, w_, d_, ang), "muni": np.full(nsel, m),
+                      "bouwjaar": year, "status": status},
+                vbo={"vx": px + c * a_ - s * b_, "vy": py + s * a_ + c * b_,
+                     "vpand": np.arange(nsel), "doel": doel, "opp": np.round(opp),
+                     "street": self.rural.loc[self.rural["muni"] == m, "STT_NAAM"]
+                     .to_numpy(dtype=object)[f_road[fi]],
+                     "nummer": number[fi], "pc_key": road_key[fi] + number[fi] // 30,
+                     "town": near[fi], "kvk": kvk, "agrarisch": np.ones(nsel, bool)})
 
     # -- BAG ----------------------------------------------------------------------------------
 
@@ -1412,7 +1413,7 @@ class _Generator:
         return pand, vbo
 
     def roads_frame(self) -> gpd.GeoDataFrame:
-        """The NWB-shaped wegvakken layer."""
+        """Return the NWB-shaped wegvakken layer."""
         parts = [*self.streets]
         for extra in (self._estate_streets, self._urban_streets):
             if len(extra):
@@ -1483,8 +1484,8 @@ class _Generator:
 
     def night_lights(self, vbo: gpd.GeoDataFrame):
         """Radiance-like raster in EPSG:4326 from the address density, plus small noise."""
-        from pyproj import Transformer
         from affine import Affine
+        from pyproj import Transformer
         from scipy.ndimage import gaussian_filter
 
         rng = self.rng("night-lights")
@@ -1585,7 +1586,10 @@ def _sources_md(*, seed: int, scale: float, codes: list[str], counts: dict[str, 
 
 **Every layer in this folder is SYNTHETIC.** It was made by
 `riskmap.datasets.make_demo_data(seed={seed}, scale={scale}, municipalities=...)` for
-{len(codes)} municipalities ({', '.join(codes)}). No building, address, company, road,
+{len(codes)} municipalities:
+{textwrap.fill(', '.join(codes), 95)}.
+
+No building, address, company, road,
 estate, forest, lake or dumping in these files is real: the positions, numbers, names and
 attributes are drawn at random (seeded) inside the real municipality boundaries. Street and
 estate names are Dutch-looking inventions; place names (woonplaats) are real names used at
@@ -1596,14 +1600,21 @@ that the layer configs work unchanged when they are pointed at the real data. Ev
 GeoPackage layer carries the metadata `DESCRIPTION = SYNTHETISCH — riskmap demo, geen echte
 gegevens` and `RISKMAP_SYNTHETIC = true`; the GeoTIFF carries the same tags.
 
-| file | layer | mimics (real source) |
-| --- | --- | --- |
-| bag.gpkg | pand, verblijfsobject | BAG (Basisregistratie Adressen en Gebouwen, Kadaster, via PDOK); `kvk_inschrijvingen` mimics a join with the KvK Handelsregister (registrations per address); `agrarisch` mimics a farm-yard flag derived from BRP/BRK/gewaspercelen (BRP = Basisregistratie Gewaspercelen) |
-| nwb_wegen.gpkg | wegvakken | NWB Wegen (Nationaal Wegenbestand, Rijkswaterstaat, via PDOK) |
-| ibis_bedrijventerreinen.gpkg | bedrijventerreinen | IBIS bedrijventerreinen (provincies / Ministerie van EZK) |
-| top10nl.gpkg | terrein, waterdeel | TOP10NL (BRT, Kadaster, via PDOK) |
-| drugsafval_dumpingen.gpkg | dumpingen | police/municipal registrations of drug-waste dumpings (not open data) |
-| nachtlicht.tif | (EPSG:4326 raster) | VIIRS Day/Night Band night-time lights (NOAA / Earth Observation Group) |
+What each file mimics:
+
+- `bag.gpkg` (layers `pand`, `verblijfsobject`): BAG, Basisregistratie Adressen en Gebouwen
+  (Kadaster, via PDOK). Two columns are not BAG: `kvk_inschrijvingen` mimics a join of the KvK
+  Handelsregister on the address (registrations per address); `agrarisch` mimics a farm-yard
+  flag derived from the BRP (Basisregistratie Gewaspercelen), BRK parcels or farm records.
+- `nwb_wegen.gpkg` (layer `wegvakken`): NWB Wegen, Nationaal Wegenbestand (Rijkswaterstaat,
+  via PDOK).
+- `ibis_bedrijventerreinen.gpkg` (layer `bedrijventerreinen`): IBIS bedrijventerreinen
+  (provinces, Ministerie van EZK).
+- `top10nl.gpkg` (layers `terrein`, `waterdeel`): TOP10NL, BRT (Kadaster, via PDOK).
+- `drugsafval_dumpingen.gpkg` (layer `dumpingen`): police and municipal registrations of
+  drug-waste dumpings (not open data).
+- `nachtlicht.tif` (EPSG:4326): VIIRS Day/Night Band night-time lights (NOAA / Earth
+  Observation Group).
 
 Rows written:
 
@@ -1673,17 +1684,20 @@ def make_demo_data(
     -----
     What the layer configs can select (exact values):
 
-    * dwellings: ``gebruiksdoel = 'woonfunctie'``;
+    * dwellings: ``gebruiksdoel = 'woonfunctie'`` (towns, and the farmhouses);
     * farm objects: ``agrarisch = 1`` (farmhouse ``woonfunctie``; barns
       ``overige gebruiksfunctie`` or ``industriefunctie``, 250–4000 m²); vacant barns:
       ``agrarisch = 1 AND gebruiksdoel <> 'woonfunctie' AND status = 'Verblijfsobject buiten
-      gebruik'`` (about 8 %);
-    * estate premises: ``agrarisch = 0 AND gebruiksdoel IN ('industriefunctie',
-      'kantoorfunctie', 'winkelfunctie') AND oppervlakte >= 200`` inside the
-      ``bedrijventerreinen`` polygons (town centres also hold small shops and offices);
-      vacant ones have ``status = 'Verblijfsobject buiten gebruik'`` (about 10 %);
-      letterbox addresses ``kvk_inschrijvingen >= 10``;
-    * motorway exits: ``BST_CODE IN ('AFR', 'OPR')``; motorways ``WEGBEHSRT = 'R'``.
+      gebruik'`` (about 8 %; the pand has ``status = 'Pand buiten gebruik'``);
+    * estate premises: as in the real BAG no attribute marks them; they are the
+      ``industriefunctie``, ``kantoorfunctie`` and ``winkelfunctie`` objects (200–5000 m²,
+      ``agrarisch = 0``) inside the ``bedrijventerreinen`` polygons. Outside the estates
+      those functions are town-centre shops and offices (mostly smaller) and farm barns.
+      Vacant premises have ``status = 'Verblijfsobject buiten gebruik'`` (about 10 %, more
+      on older estates); letterbox addresses ``kvk_inschrijvingen >= 10`` (about 2 %, only
+      on estates);
+    * motorway exits: ``BST_CODE IN ('AFR', 'OPR')`` (4 ramps of 300–550 m per exit, every
+      4–8 km); motorways ``WEGBEHSRT = 'R'``; provincial roads ``WEGBEHSRT = 'P'``.
 
     In the real sources ``kvk_inschrijvingen`` is a join of the KvK Handelsregister on the
     address, and ``agrarisch`` a flag derived from the Basisregistratie Gewaspercelen, the
@@ -1737,9 +1751,10 @@ def make_demo_data(
         _write_layer(frame, paths[key], layer)
     rad, transform = g.night_lights(vbo)
     paths["nachtlicht"] = out / "nachtlicht.tif"
-    profile = dict(driver="GTiff", width=rad.shape[1], height=rad.shape[0], count=1,
-                   dtype="float32", crs="EPSG:4326", transform=transform, nodata=-9999.0,
-                   compress="deflate", tiled=True, blockxsize=256, blockysize=256)
+    profile = {"driver": "GTiff", "width": rad.shape[1], "height": rad.shape[0], "count": 1,
+               "dtype": "float32", "crs": "EPSG:4326", "transform": transform,
+               "nodata": -9999.0, "compress": "deflate", "tiled": True, "blockxsize": 256,
+               "blockysize": 256}
     with rasterio.open(paths["nachtlicht"], "w", **profile) as dst:
         dst.write(rad, 1)
         dst.update_tags(**SYNTHETIC_METADATA, UNITS="nW/cm2/sr (synthetic)",

@@ -41,24 +41,21 @@ classes = 5
 """
 
 
-def write_demo_project(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
-                       municipalities: Iterable[str] = ()) -> Path:
-    """Write the demo data, layer sets and ``project.toml`` under ``out``; return the project."""
+def write_demo_project(out: str | Path, *, scale: float = 0.1, seed: int = 2021) -> Path:
+    """Write the demo data, layer sets and ``project.toml`` under ``out``; return the project.
+
+    The synthetic data always cover all 39 municipalities, so that a map of one of them sees
+    its surroundings (a motorway exit across the border) and does not depend on a selection.
+    """
     out = Path(out)
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
     for name in datasets.available():
         shutil.copyfile(datasets.get_path(name), data / datasets.get_path(name).name)
     shutil.copyfile(datasets.DATA_DIR / "SOURCES.md", data / "SOURCES.md")
-    codes = list(municipalities) or None
-    if codes:
-        import geopandas as gpd
-
-        gm = gpd.read_file(datasets.get_path("gemeenten_2021"))
-        lower = {c.lower() for c in codes}
-        codes = gm.loc[gm["statcode"].str.lower().isin(lower)
-                       | gm["statnaam"].str.lower().isin(lower), "statcode"].tolist()
-    datasets.make_demo_data(data / "demo", seed=seed, scale=scale, municipalities=codes)
+    # always the whole region: the data around a selected municipality (the motorway exit
+    # just across the border) must be there, and a selection must not change the data
+    datasets.make_demo_data(data / "demo", seed=seed, scale=scale)
     (out / "layers").mkdir(exist_ok=True)
     for f in sorted(LAYERS_DIR.glob("*.toml")):
         shutil.copyfile(f, out / "layers" / f.name)
@@ -74,7 +71,7 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
     from riskmap import config, pipeline
 
     municipalities = list(municipalities)
-    path = write_demo_project(out, scale=scale, seed=seed, municipalities=municipalities)
+    path = write_demo_project(out, scale=scale, seed=seed)
     project = config.load_project(path)
     region, maps = pipeline.opportunity_maps(project, municipalities=municipalities,
                                              progress=progress)

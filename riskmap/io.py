@@ -26,7 +26,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
 from riskmap.crs import check_area_of_use, is_undefined
-from riskmap.errors import ConfigError, CRSError, InputError
+from riskmap.errors import ConfigError, CRSError, InputError, RiskmapWarning
 from riskmap.grid import Grid
 
 __all__ = [
@@ -168,10 +168,16 @@ def read_vector(
     if gdf.crs is None or not gdf.crs.equals(src_crs):
         gdf = gdf.set_crs(src_crs, allow_override=True)
     if len(gdf) == 0:
+        if read_bbox is not None and _count(src, layer, where) > 0:
+            # the filter selects features, just none near this region: a real "none here"
+            warnings.warn(f"{where_txt}: no features{f' matching {where!r}' if where else ''} "
+                          "within the region's extent; the indicator is computed as if there "
+                          "are none.", RiskmapWarning, stacklevel=2)
+            return gdf.to_crs(crs) if gdf.crs is not None else gdf.set_crs(crs)
         if where:
-            raise InputError(f"{where_txt}: no features left after the filter where = {where!r}"
-                             f"{' within the region' if bbox else ''}. Check the filter values "
-                             "(text is case-sensitive).", code="E-INPUT-EMPTY")
+            raise InputError(f"{where_txt}: no features left after the filter where = {where!r}."
+                             " Check the filter values (text is case-sensitive) against the "
+                             "data.", code="E-INPUT-EMPTY")
         raise InputError(f"{where_txt}: no features within the region's extent. Check that the "
                          "file covers the region and that its CRS is right.",
                          code="E-INPUT-EMPTY")
@@ -199,6 +205,13 @@ def read_vector(
     if not gdf.crs.equals(crs):
         gdf = gdf.to_crs(crs)
     return gdf
+
+
+def _count(src: str, layer: str | None, where: str | None) -> int:
+    """Number of features matching ``where`` in the whole layer."""
+    fids = pyogrio.read_dataframe(src, layer=layer, where=where, read_geometry=False,
+                                  columns=[], fid_as_index=True)
+    return len(fids)
 
 
 def read_raster_to_grid(

@@ -1,0 +1,80 @@
+"""`riskmap demo` end to end on real boundaries with synthetic data (two municipalities)."""
+
+from __future__ import annotations
+
+import shutil
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from click.testing import CliRunner
+
+from riskmap import datasets
+from riskmap.cli import main
+
+CODES = ["GM0050", "GM0339"]  # Zeewolde, Renswoude
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--out", str(out), "--scale", "0.1",
+                                       "-m", "Zeewolde", "-m", "GM0339", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_demo_writes_data_project_and_maps(demo_out):
+    assert (demo_out / "project.toml").is_file()
+    assert (demo_out / "data" / "gemeenten_2021.geojson").is_file()
+    assert "CC BY 4.0" in (demo_out / "data" / "SOURCES.md").read_text()
+    assert "synthe" in (demo_out / "data" / "demo" / "SOURCES.md").read_text().lower()
+    assert sorted(p.name for p in demo_out.iterdir() if p.name.startswith("GM")) == CODES
+    meta = pyogrio.read_info(demo_out / "data" / "demo" / "bag.gpkg", layer="pand")
+    assert meta["layer_metadata"]["RISKMAP_SYNTHETIC"] == "true"
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_demo_maps_are_aligned_scored_and_cover_the_municipality(demo_out, code):
+    gm = gpd.read_file(datasets.get_path("gemeenten_2021")).set_index("statcode")
+    poly = gm.loc[code, "geometry"]
+    with rasterio.open(demo_out / code / "opportunity.tif") as ds:
+        assert ds.crs.to_epsg() == 28992
+        assert ds.transform.c % 100 == 0 and ds.transform.f % 100 == 0
+        assert ds.transform.a == 100 and ds.transform.e == -100
+        band = ds.read(1, masked=True)
+        assert band.min() >= 0 and band.max() <= 1 and band.max() > band.min()
+        assert ds.nodata == -9999 and band.mask.any()
+        assert "synthetic" in ds.tags()["RISKMAP_SYNTHETIC_INPUTS"]
+    cells = gpd.read_file(demo_out / code / "opportunity.gpkg", layer="cells")
+    assert (cells["statcode"] == code).all()
+    # the cells cover the municipality; every cell touches it
+    assert poly.difference(shapely.union_all(cells.geometry.values)).area < 1e-6
+    assert shapely.intersects(cells.geometry.values, poly).all()
+    # ids are the CBS ids of the lower-left corners
+    ll = shapely.get_coordinates(cells.geometry.values)[0::5]
+    expected = [f"E{int(x // 100):04d}N{int(y // 100):04d}" for x, y in
+                shapely.bounds(cells.geometry.values)[:, :2]]
+    assert cells["cell_id"].tolist() == expected
+    assert len(ll) == len(cells)
+    contrib = cells.filter(regex="^(buitengebied|bedrijventerreinen)_")
+    assert contrib.shape[1] == 13
+    winner = cells["thema"].to_numpy()
+    total = np.where(winner == "buitengebied",
+                     contrib.filter(regex="^buitengebied_").sum(axis=1),
+                     contrib.filter(regex="^bedrijventerreinen_").sum(axis=1))
+    np.testing.assert_allclose(total, cells["score"], atol=1e-5)
+
+
+def test_demo_project_is_relocatable(demo_out, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(demo_out, moved, ignore=shutil.ignore_patterns("GM*"))
+    result = CliRunner().invoke(main, ["opportunity", str(moved / "project.toml"), "--out",
+                                       str(moved / "maps"), "-m", "Renswoude", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    with rasterio.open(moved / "maps" / "GM0339" / "opportunity.tif") as a, \
+            rasterio.open(demo_out / "GM0339" / "opportunity.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())
