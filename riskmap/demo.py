@@ -71,10 +71,15 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
     from riskmap import config, pipeline
 
     municipalities = list(municipalities)
+    existing = sorted(Path(out).glob("*/opportunity.*"))
+    if existing and not overwrite:  # before the data are rewritten
+        pipeline.check_outputs(out, [p.parent.name for p in existing], overwrite=False)
     path = write_demo_project(out, scale=scale, seed=seed)
     project = config.load_project(path)
+    region = pipeline.load_region(project)
+    pipeline.check_outputs(out, region.select(municipalities), overwrite=overwrite)
     region, maps = pipeline.opportunity_maps(project, municipalities=municipalities,
-                                             progress=progress)
+                                             region=region, progress=progress)
     written = pipeline.write_opportunity(maps, out, project=project, region=region,
                                          overwrite=overwrite, progress=progress)
     return [path, *written]

@@ -222,7 +222,7 @@ class Region:
         """Codes for ``keys`` given as codes or names (case-insensitive); all when empty."""
         if not keys:
             return self.codes
-        return [self.codes[self._position(k)] for k in keys]
+        return list(dict.fromkeys(self.codes[self._position(k)] for k in keys))
 
     def _position(self, key: str) -> int:
         key_l = str(key).strip().lower()

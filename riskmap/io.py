@@ -31,13 +31,14 @@ from riskmap.grid import Grid
 
 __all__ = [
     "atomic_path",
+    "is_synthetic",
     "read_raster_to_grid",
     "read_vector",
     "write_geotiff",
     "write_gpkg",
 ]
 
-VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".csv"}
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
 
 
@@ -51,8 +52,7 @@ def _check_path(path: Path, *, kinds: set[str], what: str) -> Path:
         raise InputError(f"{what}: file {path} not found. Check the file name and the folder "
                          "it is relative to (the project's data_dir).",
                          code="E-INPUT-NOTFOUND")
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".shp.zip") else path.suffix
-    if suffix.lower() not in kinds and path.suffix.lower() not in kinds:
+    if path.suffix.lower() not in kinds:
         raise InputError(f"{what}: {path.name} is not a supported format; use one of "
                          f"{', '.join(sorted(kinds))}.", code="E-INPUT-FORMAT")
     return path
@@ -91,7 +91,7 @@ def read_vector(
     bbox : tuple, optional
         ``(xmin, ymin, xmax, ymax)`` in ``crs``: only features intersecting it are read.
     columns : list of str, optional
-        Attribute columns that must exist (and are the only ones read).
+        Attribute columns that must exist and are the only ones read (default: all).
     repair : bool, default=False
         Make invalid geometries valid and drop null ones instead of refusing the file.
     what : str
@@ -156,7 +156,7 @@ def read_vector(
         read_bbox = tuple(tr.transform_bounds(*bbox))
     try:
         gdf = pyogrio.read_dataframe(src, layer=layer, where=where, bbox=read_bbox,
-                                     columns=columns or [], fid_as_index=True,
+                                     columns=columns, fid_as_index=True,
                                      on_invalid="ignore")
     except Exception as exc:
         if where:
@@ -212,6 +212,23 @@ def _count(src: str, layer: str | None, where: str | None) -> int:
     fids = pyogrio.read_dataframe(src, layer=layer, where=where, read_geometry=False,
                                   columns=[], fid_as_index=True)
     return len(fids)
+
+
+def is_synthetic(path: str | Path) -> bool:
+    """True when a file's metadata marks it synthetic (``RISKMAP_SYNTHETIC = "true"``)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in RASTER_SUFFIXES:
+            with rasterio.open(path) as ds:
+                return ds.tags().get("RISKMAP_SYNTHETIC") == "true"
+        src = _gdal_path(path)
+        for name in pyogrio.list_layers(src)[:, 0]:
+            meta = pyogrio.read_info(src, layer=name).get("layer_metadata") or {}
+            if meta.get("RISKMAP_SYNTHETIC") == "true":
+                return True
+    except Exception:  # unreadable files were reported by the readers already
+        return False
+    return False
 
 
 def read_raster_to_grid(

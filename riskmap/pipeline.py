@@ -25,6 +25,7 @@ from riskmap.errors import ConfigError, InputError, Problems, RiskmapError
 from riskmap.grid import Region, make_region
 
 __all__ = [
+    "check_outputs",
     "compute_measures",
     "load_region",
     "opportunity_maps",
@@ -214,6 +215,8 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
         st = f.stat()
         inputs[f.name] = {"sha256": _sha256(f), "modified": dt.datetime.fromtimestamp(
             st.st_mtime, dt.UTC).isoformat(timespec="seconds")}
+        if io.is_synthetic(f):
+            inputs[f.name]["synthetic"] = True
     spec = project.opportunity
     return {
         "riskmap_version": __version__,
@@ -280,6 +283,19 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
     plt.close(fig)
 
 
+OPPORTUNITY_FILES = ("opportunity.tif", "opportunity.gpkg", "opportunity.png")
+
+
+def check_outputs(out_dir: str | Path, codes: Iterable[str], *, overwrite: bool = False) -> None:
+    """Refuse to replace existing outputs unless ``overwrite`` (check before computing)."""
+    existing = [p for c in codes for name in OPPORTUNITY_FILES
+                if (p := Path(out_dir) / c / name).exists()]
+    if existing and not overwrite:
+        raise InputError(f"{len(existing)} output file(s) exist already, e.g. {existing[0]}. "
+                         "Use --overwrite to replace them or choose another --out folder.",
+                         code="E-OUTPUT-EXISTS")
+
+
 def write_opportunity(
     maps: list[opportunity.OpportunityMap],
     out_dir: str | Path,
@@ -297,21 +313,16 @@ def write_opportunity(
     indicator. Every file carries the provenance.
     """
     out_dir = Path(out_dir)
-    targets = [out_dir / m.code / f"opportunity.{ext}" for m in maps
-               for ext in ("tif", "gpkg", "png")]
-    existing = [p for p in targets if p.exists()]
-    if existing and not overwrite:
-        raise InputError(f"{len(existing)} output file(s) exist already, e.g. {existing[0]}. "
-                         "Use --overwrite to replace them or choose another --out folder.",
-                         code="E-OUTPUT-EXISTS")
+    check_outputs(out_dir, [m.code for m in maps], overwrite=overwrite)
     prov = provenance(project)
+    synthetic = sorted(k for k, v in prov["inputs"].items() if v.get("synthetic"))
     written: list[Path] = []
     for m in tqdm(maps, desc="kaarten schrijven", disable=not progress):
         tags = _flat(prov) | {
             "RISKMAP_MUNICIPALITY": f"{m.code} {m.name}",
             "RISKMAP_THEMES": json.dumps(list(m.themes)),
             "RISKMAP_CLASS_BREAKS": json.dumps([round(b, 6) for b in m.breaks]),
-            "RISKMAP_SYNTHETIC_INPUTS": "see inputs; demo data are synthetic",
+            "RISKMAP_SYNTHETIC_INPUTS": json.dumps(synthetic),
         }
         folder = out_dir / m.code
         bands = np.stack([m.score, *(m.theme_scores[t] for t in m.themes)])

@@ -46,6 +46,7 @@ def test_opportunity_writes_aligned_outputs(tiny_project, tmp_path):
             assert tags["RISKMAP_AUDIENCE"] == "public"
             assert "bronnen.gpkg" in json.loads(tags["RISKMAP_INPUTS"])
             assert len(tags["RISKMAP_CONFIG_SHA256"]) == 64
+            assert json.loads(tags["RISKMAP_SYNTHETIC_INPUTS"]) == []
             assert ds.overviews(1) or min(ds.shape) < 4
             # nodata exactly outside the cells that touch the municipality
             rows, cols = np.indices(ds.shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import geopandas as gpd
@@ -48,7 +49,9 @@ def test_demo_maps_are_aligned_scored_and_cover_the_municipality(demo_out, code)
         band = ds.read(1, masked=True)
         assert band.min() >= 0 and band.max() <= 1 and band.max() > band.min()
         assert ds.nodata == -9999 and band.mask.any()
-        assert "synthetic" in ds.tags()["RISKMAP_SYNTHETIC_INPUTS"]
+        synthetic = json.loads(ds.tags()["RISKMAP_SYNTHETIC_INPUTS"])
+        assert "bag.gpkg" in synthetic and "nachtlicht.tif" in synthetic
+        assert "gemeenten_2021.geojson" not in synthetic  # the boundaries are real
     cells = gpd.read_file(demo_out / code / "opportunity.gpkg", layer="cells")
     assert (cells["statcode"] == code).all()
     # the cells cover the municipality; every cell touches it

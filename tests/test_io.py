@@ -206,3 +206,13 @@ def test_geotiff_writer(tmp_path):
         assert data.mask[0, 0] and data[1, 1] == 0.5
         assert ds.tags()["RISKMAP_X"] == "1"
         assert ds.profile["compress"] == "deflate" and ds.profile["tiled"]
+
+
+def test_filter_matching_only_outside_the_region_warns_and_returns_nothing(gpkg):
+    from riskmap.errors import RiskmapWarning
+
+    far_bbox = (100_000, 400_000, 101_000, 401_000)  # no source features here
+    with pytest.warns(RiskmapWarning, match="no features matching \"soort = 'a'\" within"):
+        gdf = io.read_vector(gpkg, crs=RD_NEW, layer="punten", where="soort = 'a'",
+                             bbox=far_bbox)
+    assert len(gdf) == 0 and gdf.crs.equals(RD_NEW)

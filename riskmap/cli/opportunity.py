@@ -23,8 +23,10 @@ def opportunity(project, municipalities, out, overwrite, progress) -> None:
     from riskmap import config, pipeline  # keeps `riskmap --help` fast
 
     proj = config.load_project(project)
+    region = pipeline.load_region(proj)
+    pipeline.check_outputs(out, region.select(list(municipalities)), overwrite=overwrite)
     region, maps = pipeline.opportunity_maps(proj, municipalities=municipalities,
-                                             progress=progress)
+                                             region=region, progress=progress)
     for path in pipeline.write_opportunity(maps, out, project=proj, region=region,
                                            overwrite=overwrite, progress=progress):
         click.echo(path)
