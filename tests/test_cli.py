@@ -202,3 +202,25 @@ def test_several_problems_are_reported_at_once(tiny_project):
 def test_help_is_fast_and_lists_commands():
     code, stdout, _ = run("--help")
     assert code == 0 and "opportunity" in stdout and "demo" in stdout and "validate" in stdout
+
+
+def test_region_in_another_metric_crs(tiny_project, tmp_path):
+    """The same engine maps a region in UTM (a back-test city abroad) without change."""
+    _edit(tiny_project, "cell_size = 100", 'cell_size = 100\ncrs = "EPSG:32631"', "project.toml")
+    out = tmp_path / "out"
+    code, _, stderr = run("opportunity", str(tiny_project), "--out", str(out), "--no-progress")
+    assert code == 0, stderr
+    with rasterio.open(out / "GM9001" / "opportunity.tif") as ds:
+        assert ds.crs.to_epsg() == 32631
+        assert ds.transform.c % 100 == 0 and ds.transform.f % 100 == 0
+        band = ds.read(1, masked=True)
+        assert 0 <= band.min() and band.max() <= 1
+    cells = gpd.read_file(out / "GM9001" / "opportunity.gpkg", layer="cells")
+    assert cells.crs.to_epsg() == 32631
+    assert cells["cell_id"].str.fullmatch(r"E\d{4}N\d{5}").all()  # UTM northings: 5 digits
+
+
+def test_grid_crs_in_degrees_is_refused(tiny_project):
+    _edit(tiny_project, "cell_size = 100", 'cell_size = 100\ncrs = "EPSG:4326"', "project.toml")
+    code, _, stderr = run("validate", str(tiny_project))
+    assert code == 2 and "E-GRID-CRS" in stderr and "not a projected CRS in metres" in stderr
