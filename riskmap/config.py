@@ -24,6 +24,8 @@ __all__ = [
     "OpportunitySpec",
     "Project",
     "RegionSpec",
+    "RiskLayerSpec",
+    "RiskSpec",
     "SourceSpec",
     "TransformSpec",
     "load_layer_set",
@@ -222,6 +224,60 @@ class OpportunitySpec(_Strict):
         return v
 
 
+class RiskLayerSpec(_Strict):
+    """A ready police risk layer: a GeoTIFF (band 1) or polygons with a class/score column."""
+
+    file: str
+    layer: str | None = None
+    column: str | None = None
+    crs: str | None = None
+    higher_is_riskier: bool = True
+
+
+class RiskSpec(_Strict):
+    """The ``[risk]`` table: police incidents (or a ready risk layer) and settings.
+
+    Give either ``incidents`` (with its columns) or ``layer``. Leave ``bandwidth_m``,
+    ``half_life_days`` and ``window_days`` out to have them chosen on the data
+    (``auto = true``, the default); ``0`` for ``bandwidth_m`` means counts per cell.
+    """
+
+    incidents: str | None = None
+    date_column: str | list[str] = "datum"
+    lon_column: str | None = None
+    lat_column: str | None = None
+    x_column: str | None = None
+    y_column: str | None = None
+    crs: str | None = None
+    type_column: str | None = None
+    weight_column: str | None = None
+    id_column: str | None = None
+    types: list[str] | None = None
+    start: str | None = None
+    end: str | None = None
+    bandwidth_m: Annotated[float, Field(ge=0)] | None = None
+    half_life_days: Annotated[float, Field(gt=0)] | None = None
+    window_days: Annotated[float, Field(gt=0)] | None = None
+    gi_radius_m: Annotated[float, Field(gt=0)] | None = None
+    area_share: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    classes: Annotated[int, Field(ge=2, le=10)] = 5
+    k: Annotated[int, Field(ge=1)] = 5
+    layer: RiskLayerSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_input(self) -> RiskSpec:
+        if (self.incidents is None) == (self.layer is None):
+            raise ValueError("give either incidents = \"…\" or layer = { file = \"…\" }")
+        if self.incidents is not None:
+            lonlat = self.lon_column is not None or self.lat_column is not None
+            xy = self.x_column is not None or self.y_column is not None
+            if lonlat == xy:
+                raise ValueError("give lon_column and lat_column, or x_column, y_column and crs")
+            if xy and self.crs is None:
+                raise ValueError("x_column/y_column need crs = \"EPSG:…\" (never guessed)")
+        return self
+
+
 class ProjectMeta(_Strict):
     """The optional ``[project]`` table: name and legal basis, carried into provenance."""
 
@@ -235,6 +291,7 @@ class Project(_Strict):
     project: ProjectMeta = ProjectMeta()
     region: RegionSpec
     opportunity: OpportunitySpec | None = None
+    risk: RiskSpec | None = None
     path: Path | None = None
     layer_sets: tuple[LayerSet, ...] = ()
     digest: str = ""
@@ -253,6 +310,10 @@ class Project(_Strict):
     def data_dir(self) -> Path:
         """Absolute folder of the indicator sources."""
         return (self.base / (self.opportunity.data_dir if self.opportunity else ".")).resolve()
+
+    def path_of(self, relative: str) -> Path:
+        """Absolute path of a file named relative to the project file."""
+        return (self.base / relative).resolve()
 
     def source_path(self, spec: SourceSpec) -> Path:
         """Absolute path of an indicator source file."""

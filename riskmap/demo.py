@@ -38,6 +38,19 @@ layers = ["layers/buitengebied.toml", "layers/bedrijventerreinen.toml"]
 data_dir = "data/demo"
 normalise = "municipality"
 classes = 5
+
+# Police incidents (SYNTHETIC, drawn from the demo's opportunity surface plus noise).
+# Leave bandwidth_m / half_life_days / window_days out: riskmap chooses them on the data.
+[risk]
+incidents = "data/demo/politie_incidenten.csv"
+date_column = "datum"
+x_column = "x"
+y_column = "y"
+crs = "EPSG:28992"
+type_column = "soort"
+id_column = "incident_id"
+classes = 5
+k = 5
 """
 
 
@@ -61,6 +74,9 @@ def write_demo_project(out: str | Path, *, scale: float = 0.1, seed: int = 2021)
         shutil.copyfile(f, out / "layers" / f.name)
     project = out / "project.toml"
     project.write_text(PROJECT_TOML, encoding="utf-8")
+    make_demo_incidents(project, data / "demo" / "politie_incidenten.csv", seed=seed)
+    with open(data / "demo" / "SOURCES.md", "a", encoding="utf-8") as f:
+        f.write(INCIDENTS_NOTE)
     return project
 
 
@@ -71,9 +87,10 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
     from riskmap import config, pipeline
 
     municipalities = list(municipalities)
-    existing = sorted(Path(out).glob("*/opportunity.*"))
+    existing = sorted([*Path(out).glob("*/opportunity.*"), *Path(out).glob("*/risk.*")])
     if existing and not overwrite:  # before the data are rewritten
-        pipeline.check_outputs(out, [p.parent.name for p in existing], overwrite=False)
+        pipeline.check_outputs(out, [p.parent.name for p in existing], overwrite=False,
+                               files=(existing[0].name,))
     path = write_demo_project(out, scale=scale, seed=seed)
     project = config.load_project(path)
     region = pipeline.load_region(project)
@@ -82,4 +99,95 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
                                              region=region, progress=progress)
     written = pipeline.write_opportunity(maps, out, project=project, region=region,
                                          overwrite=overwrite, progress=progress)
+    # risk maps as the municipalities get them: classes only, k-suppressed
+    region, rmaps, meta = pipeline.risk_maps(project, municipalities=municipalities,
+                                             audience="partners", region=region,
+                                             progress=progress)
+    written += pipeline.write_risk(rmaps, out, project=project, meta=meta, overwrite=overwrite,
+                                   progress=progress)
     return [path, *written]
+
+
+INCIDENTS_NOTE = """
+## politie_incidenten.csv — SYNTHETIC police incidents
+
+Made by `riskmap.demo.make_demo_incidents` from the demo's own opportunity surface plus
+noise (hot spots drawn where opportunity is high, some emerging or fading over 2019–2021,
+a quarter scattered in proportion to opportunity). Columns: incident_id, datum, soort
+(hennepkwekerij, drugslab, drugsafval, signaal), x, y (EPSG:28992). No real incident,
+person or place is described. Real police data never leave the police environment: for
+partners and the public riskmap writes classes only (see the README, audiences).
+"""
+
+INCIDENT_TYPES = ("hennepkwekerij", "drugslab", "drugsafval", "signaal")
+INCIDENT_SHARES = (0.35, 0.1, 0.15, 0.4)
+
+
+def make_demo_incidents(project_path: str | Path, out_csv: str | Path, *, seed: int = 2021,
+                        n: int = 2400, start: str = "2019-01-01", end: str = "2022-01-01"
+                        ) -> Path:
+    """Write SYNTHETIC police incidents drawn from the demo's own opportunity surface.
+
+    Places of crime follow opportunity, plus noise: ~60 hot spots are drawn with probability
+    rising with the region-wide opportunity score (exp(3·score)), some active the whole
+    period and some emerging or fading; incidents scatter around them (Gaussian, 250 m) and
+    a quarter fall anywhere in proportion to opportunity. So back-tests on the demo mean
+    something, while nothing describes a real incident.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from riskmap import config, opportunity, pipeline
+
+    project = config.load_project(project_path)
+    region = pipeline.load_region(project)
+    measures = pipeline.compute_measures(project, region)
+    unit = region.labels >= 0
+    scores = [opportunity.score_theme(measures[ls.theme], ls, unit=unit)[0]
+              for ls in project.layer_sets]
+    score = np.where(unit, np.max(scores, axis=0), 0.0)
+    rng = np.random.default_rng(seed)
+    p = np.where(unit, np.exp(3.0 * score), 0.0).ravel()
+    p /= p.sum()
+    g = region.grid
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    days = (t1 - t0).days
+    n_hot = 60
+    hot = rng.choice(p.size, size=n_hot, replace=False, p=p)
+    hot_r, hot_c = np.divmod(hot, g.width)
+    hx = g.x0 + (hot_c + 0.5) * g.cell_size
+    hy = g.y1 - (hot_r + 0.5) * g.cell_size
+    # activity window of each hot spot: 60 % whole period, 25 % emerging, 15 % fading
+    kind = rng.choice(3, size=n_hot, p=[0.6, 0.25, 0.15])
+    on = np.where(kind == 1, rng.uniform(0.3, 0.8, n_hot) * days, 0.0)
+    off = np.where(kind == 2, rng.uniform(0.3, 0.7, n_hot) * days, days)
+    strength = rng.gamma(2.0, 1.0, n_hot)
+    n_hotspot = int(0.75 * n)
+    rate = strength * (off - on)
+    which = rng.choice(n_hot, size=n_hotspot, p=rate / rate.sum())
+    t_hot = on[which] + rng.uniform(0, 1, n_hotspot) * (off[which] - on[which])
+    x_hot = hx[which] + rng.normal(0, 250, n_hotspot)
+    y_hot = hy[which] + rng.normal(0, 250, n_hotspot)
+    n_bg = n - n_hotspot
+    bg = rng.choice(p.size, size=n_bg, p=p)
+    bg_r, bg_c = np.divmod(bg, g.width)
+    x_bg = g.x0 + (bg_c + rng.uniform(0, 1, n_bg)) * g.cell_size
+    y_bg = g.y1 - (bg_r + rng.uniform(0, 1, n_bg)) * g.cell_size
+    t_bg = rng.uniform(0, days, n_bg)
+    x = np.concatenate([x_hot, x_bg])
+    y = np.concatenate([y_hot, y_bg])
+    t = np.concatenate([t_hot, t_bg])
+    order = np.argsort(t, kind="stable")
+    dates = (t0 + pd.to_timedelta(np.floor(t[order]), unit="D")).strftime("%Y-%m-%d")
+    df = pd.DataFrame({
+        "incident_id": [f"SYN-{i:06d}" for i in range(n)],
+        "datum": dates,
+        "soort": rng.choice(INCIDENT_TYPES, size=n, p=INCIDENT_SHARES),
+        "x": np.round(x[order]), "y": np.round(y[order]),
+    })
+    from riskmap import io
+
+    out_csv = Path(out_csv)
+    with io.atomic_path(out_csv) as tmp:
+        df.to_csv(tmp, index=False)
+    return out_csv

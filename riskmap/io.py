@@ -295,15 +295,22 @@ def write_geotiff(
     nodata: float = -9999.0,
     tags: dict[str, str] | None = None,
     descriptions: list[str] | None = None,
+    dtype: str = "float32",
 ) -> Path:
-    """Write float32 bands (NaN = nodata) as a tiled, deflated GeoTIFF with overviews."""
-    bands = np.atleast_3d(bands) if bands.ndim == 3 else bands[np.newaxis]
-    data = np.where(np.isnan(bands), nodata, bands).astype("float32")
+    """Write bands (NaN = nodata) as a tiled, deflated GeoTIFF with overviews.
+
+    ``dtype`` "float32" (scores) or an integer type such as "uint8" (classes, with e.g.
+    ``nodata=0``).
+    """
+    bands = bands if bands.ndim == 3 else bands[np.newaxis]
+    data = np.where(np.isnan(bands), nodata, bands).astype(dtype)
+    is_float = np.dtype(dtype).kind == "f"
     profile = {
-        "driver": "GTiff", "dtype": "float32", "count": data.shape[0],
+        "driver": "GTiff", "dtype": dtype, "count": data.shape[0],
         "height": grid.height, "width": grid.width, "crs": grid.crs.to_wkt(),
         "transform": grid.transform, "nodata": nodata, "compress": "deflate",
-        "predictor": 3, "tiled": True, "blockxsize": 256, "blockysize": 256,
+        "predictor": 3 if is_float else 2, "tiled": True, "blockxsize": 256,
+        "blockysize": 256,
     }
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
         ds.write(data)

@@ -11,18 +11,20 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from tqdm.auto import tqdm
 
 from riskmap import indicators, io, opportunity
 from riskmap.config import IndicatorSpec, LayerSet, Project
 from riskmap.crs import check_metric
-from riskmap.errors import ConfigError, InputError, Problems, RiskmapError
-from riskmap.grid import Region, make_region
+from riskmap.errors import ConfigError, InputError, PrivacyError, Problems, RiskmapError
+from riskmap.grid import Grid, Region, make_region
 
 __all__ = [
     "check_outputs",
@@ -210,6 +212,8 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
     files = {project.municipalities_path}
     for ls in project.layer_sets:
         files.update(project.source_path(i.source) for i in ls.indicator)
+    if project.risk is not None:
+        files.add(project.path_of(project.risk.incidents or project.risk.layer.file))
     inputs = {}
     for f in sorted(files):
         st = f.stat()
@@ -228,6 +232,7 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
         "cell_size_m": project.region.cell_size,
         "crs": project.region.crs,
         "normalise": spec.normalise if spec else "",
+        "k": project.risk.k if project.risk else None,
         "weights": {ls.theme: {i.name: i.weight for i in ls.indicator}
                     for ls in project.layer_sets},
         "inputs": inputs,
@@ -286,9 +291,10 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
 OPPORTUNITY_FILES = ("opportunity.tif", "opportunity.gpkg", "opportunity.png")
 
 
-def check_outputs(out_dir: str | Path, codes: Iterable[str], *, overwrite: bool = False) -> None:
+def check_outputs(out_dir: str | Path, codes: Iterable[str], *, overwrite: bool = False,
+                  files: tuple[str, ...] = OPPORTUNITY_FILES) -> None:
     """Refuse to replace existing outputs unless ``overwrite`` (check before computing)."""
-    existing = [p for c in codes for name in OPPORTUNITY_FILES
+    existing = [p for c in codes for name in files
                 if (p := Path(out_dir) / c / name).exists()]
     if existing and not overwrite:
         raise InputError(f"{len(existing)} output file(s) exist already, e.g. {existing[0]}. "
@@ -337,3 +343,318 @@ def write_opportunity(
         _quicklook(m, outline, path)
         written.append(path)
     return written
+
+
+# ----------------------------------------------------------------------------- risk maps
+
+
+@dataclass
+class RiskMap:
+    """The risk map of one municipality for one audience (cut-out of the region surface)."""
+
+    code: str
+    name: str
+    grid: Grid
+    mask: np.ndarray
+    klasse: np.ndarray
+    audience: str
+    score: np.ndarray | None = None
+    density: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    gi_z: np.ndarray | None = None
+    gi_p: np.ndarray | None = None
+    gi_bin: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+
+def read_project_incidents(project: Project, region: Region):
+    """Read the ``[risk]`` incidents of a project onto the region's CRS, inside the region."""
+    from riskmap.incidents import read_incidents
+
+    spec = project.risk
+    area = shapely.union_all(region.municipalities.geometry.values)
+    inc = read_incidents(project.path_of(spec.incidents), date_col=spec.date_column,
+                         target_crs=region.grid.crs, lon_col=spec.lon_column,
+                         lat_col=spec.lat_column, x_col=spec.x_column, y_col=spec.y_column,
+                         crs=spec.crs, type_col=spec.type_column, weight_col=spec.weight_column,
+                         id_col=spec.id_column, area=shapely.buffer(area, region.halo))
+    inc = inc.select(start=spec.start, end=spec.end, types=spec.types)
+    if len(inc) == 0:
+        raise InputError(f"{project.path} [risk]: no incidents in the period "
+                         f"{spec.start or 'begin'} – {spec.end or 'end'}"
+                         f"{f' of types {spec.types}' if spec.types else ''}. Check start, end "
+                         "and types.", code="E-INCIDENTS-EMPTY")
+    return inc
+
+
+def _region_mask(region: Region) -> np.ndarray:
+    """Cells whose centre lies in a municipality (the study area of the region)."""
+    return region.labels >= 0
+
+
+def risk_surface(project: Project, region: Region, *, progress: bool = False):
+    """The region's risk surface (computed once, with the halo) and the incidents."""
+    from riskmap import risk
+
+    spec = project.risk
+    inc = read_project_incidents(project, region)
+    mask = _region_mask(region)
+    given = {"bandwidth_m": spec.bandwidth_m, "half_life_days": spec.half_life_days,
+             "window_days": spec.window_days}
+    end = pd.Timestamp(inc.date.max()).normalize() + pd.Timedelta(days=1)
+    table = None
+    if spec.bandwidth_m is None:
+        settings, table = risk.choose_settings(
+            inc, region.grid, mask=mask, area_share=spec.area_share,
+            half_lives=None if spec.half_life_days is None else [spec.half_life_days],
+            windows=None if spec.window_days is None else [spec.window_days])
+    else:
+        settings = risk.RiskSettings(bandwidth_m=spec.bandwidth_m,
+                                     half_life_days=spec.half_life_days,
+                                     window_days=spec.window_days)
+    settings = risk.RiskSettings(**{**settings.as_dict(), "gi_radius_m": spec.gi_radius_m,
+                                    "reference": end.isoformat()})
+    surf = risk.surface(inc, region.grid, mask=mask, settings=settings)
+    surf.info["chosen"] = "automatic" if table is not None else "given"
+    surf.info["given"] = {k: v for k, v in given.items() if v is not None}
+    if table is not None:
+        surf.info["candidates"] = table.head(10).to_dict(orient="records")
+    return surf, inc
+
+
+def _ready_layer(project: Project, region: Region) -> np.ndarray:
+    """A police unit's own risk layer resampled onto the grid, scaled to [0, 1]."""
+    spec = project.risk.layer
+    path = project.path_of(spec.file)
+    what = f"{project.path} [risk] layer"
+    if path.suffix.lower() in io.RASTER_SUFFIXES:
+        values = io.read_raster_to_grid(path, region.grid, resampling="max",
+                                        declared_crs=spec.crs, what=what)
+    else:
+        if spec.column is None:
+            raise ConfigError(f"{what}: polygons need column = \"…\" (the class or score).",
+                              code="E-CONFIG-MISSING")
+        gdf = io.read_vector(path, crs=region.grid.crs, layer=spec.layer,
+                             declared_crs=spec.crs, columns=[spec.column], what=what)
+        values = indicators.attribute(gdf.geometry.values,
+                                      gdf[spec.column].to_numpy(dtype=float), region.grid)
+    finite = np.isfinite(values) & _region_mask(region)
+    if not finite.any():
+        raise InputError(f"{what}: {path.name} has no values inside the region.",
+                         code="E-INPUT-EMPTY")
+    lo, hi = np.min(values[finite]), np.max(values[finite])
+    score = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
+    if not spec.higher_is_riskier:
+        score = 1 - score
+    return np.where(np.isfinite(score), score, 0.0)
+
+
+def risk_maps(project: Project, *, municipalities: Iterable[str] = (), audience: str = "police",
+              region: Region | None = None, progress: bool = False
+              ) -> tuple[Region, list[RiskMap], dict]:
+    """Risk maps per municipality for ``audience`` from the project's ``[risk]`` table.
+
+    The region surface is computed once with the halo and cut per municipality, so that
+    municipal borders do not cut hot spots. Classes are quantiles of the score within each
+    municipality; for ``partners`` and ``public`` cells resting on fewer than ``k`` incidents
+    are merged into the lowest class and only classes are kept.
+    """
+    from riskmap import opportunity, risk
+
+    if project.risk is None:
+        raise ConfigError(f"{project.path} has no [risk] table. Add one naming the incidents "
+                          "(incidents = \"…\", date_column, lon_column/lat_column or "
+                          "x_column/y_column + crs) or a ready layer.", code="E-CONFIG-MISSING")
+    if audience not in risk.AUDIENCES:
+        raise PrivacyError(f"unknown audience {audience!r}; use police, partners or public.",
+                           code="E-PRIVACY-AUDIENCE")
+    spec = project.risk
+    if audience != "police" and spec.k < risk.MIN_K:
+        raise PrivacyError(f"{project.path} [risk] k = {spec.k} is below the minimum of "
+                           f"{risk.MIN_K} for audience {audience!r}. Use k = 5 or more.",
+                           code="E-PRIVACY-K")
+    region = region or load_region(project)
+    codes = region.select(list(municipalities))
+    surf = inc = None
+    if spec.layer is not None:
+        score_region = _ready_layer(project, region)
+        meta = {"source": "ready police risk layer", "file": spec.layer.file}
+    else:
+        surf, inc = risk_surface(project, region, progress=progress)
+        score_region = np.where(np.isnan(surf.score), 0.0, surf.score)
+        meta = {"source": "incidents", "settings": surf.settings.as_dict(),
+                "chosen": surf.info["chosen"]}
+        if audience == "police":
+            meta["n_incidents"] = surf.n_incidents
+            meta["candidates"] = surf.info.get("candidates", [])
+    maps = []
+    for code in tqdm(codes, desc="risicokaarten", disable=not progress):
+        rows, cols = region.window(code)
+        mask = region.mask(code)
+        score = np.where(mask, score_region[rows, cols], np.nan)
+        klasse = np.zeros(mask.shape, dtype=np.int8)
+        klasse[mask], _ = opportunity.classify(score[mask], k=spec.classes)
+        info: dict = {}
+        m = RiskMap(code=code, name=region.name(code), grid=region.grid.subgrid(rows, cols),
+                    mask=mask, klasse=klasse, audience=audience, info=info)
+        if surf is not None:
+            if audience == "police":
+                m.score = score
+                m.density = np.where(mask, surf.density[rows, cols], np.nan)
+                m.counts = np.where(mask, surf.counts[rows, cols], np.nan)
+                m.gi_z = np.where(mask, surf.gi.z[rows, cols], np.nan)
+                m.gi_p = np.where(mask, surf.gi.p[rows, cols], np.nan)
+                m.gi_bin = np.where(mask, surf.gi.bin[rows, cols], 0).astype(np.int8)
+            else:
+                sub = risk.RiskSurface(grid=m.grid, mask=mask, counts=surf.counts[rows, cols],
+                                       weighted=surf.weighted[rows, cols],
+                                       density=surf.density[rows, cols], score=score,
+                                       gi=surf.gi, settings=surf.settings,
+                                       n_incidents=surf.n_incidents)
+                m.klasse, info = risk.for_audience(sub, inc, klasse, audience=audience,
+                                                   k=spec.k)
+        elif audience == "police":
+            m.score = score
+        maps.append(m)
+    meta["audience"] = audience
+    if audience != "police":
+        meta["k"] = spec.k
+    return region, maps, meta
+
+
+RISK_FILES = ("risk.tif", "risk.gpkg")
+
+
+def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, meta: dict,
+               overwrite: bool = False, progress: bool = False) -> list[Path]:
+    """Write ``<out>/<statcode>/risk.tif`` and ``risk.gpkg`` per municipality for the audience.
+
+    police: GeoTIFF bands score (0–1), klasse, gi_z, gi_bin, dichtheid (per km²), aantal;
+    GeoPackage ``cells`` with the same columns plus gi_p. partners/public: a one-band uint8
+    GeoTIFF of the class (0 = outside) and ``cells`` with ``cell_id``, ``statcode`` and
+    ``klasse`` only: no scores, counts, z-scores or incident points.
+    """
+    from riskmap import risk
+
+    out_dir = Path(out_dir)
+    check_outputs(out_dir, [m.code for m in maps], overwrite=overwrite, files=RISK_FILES)
+    audience = meta["audience"]
+    prov = provenance(project, audience=audience) | {"risk": meta}
+    if project.risk.incidents and audience != "police":
+        risk.check_public_meta(prov)
+    written = []
+    for m in tqdm(maps, desc="risicokaarten schrijven", disable=not progress):
+        tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{m.code} {m.name}"}
+        folder = out_dir / m.code
+        rows, cols = np.nonzero(m.mask)
+        data = {"cell_id": m.grid.cell_ids(rows, cols), "statcode": np.full(rows.size, m.code),
+                "klasse": m.klasse[rows, cols].astype("int16")}
+        if audience == "police" and m.score is not None:
+            extra = {"score": m.score, "dichtheid": m.density, "aantal": m.counts,
+                     "gi_z": m.gi_z, "gi_p": m.gi_p, "gi_bin": m.gi_bin}
+            extra = {k: v for k, v in extra.items() if v is not None}
+            names = ["score", "klasse", *[k for k in extra if k not in ("score", "gi_p")]]
+            stack = np.stack([m.score if n == "score" else
+                              np.where(m.mask, m.klasse, np.nan) if n == "klasse" else
+                              extra[n].astype(float) for n in names])
+            written.append(io.write_geotiff(folder / "risk.tif", stack, m.grid, tags=tags,
+                                            descriptions=names))
+            for k, v in extra.items():
+                data[k] = v[rows, cols].astype("float32")
+        else:
+            written.append(io.write_geotiff(
+                folder / "risk.tif", np.where(m.mask, m.klasse, np.nan), m.grid, tags=tags,
+                descriptions=["risicoklasse"], dtype="uint8", nodata=0))
+        gdf = gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
+        written.append(io.write_gpkg(folder / "risk.gpkg", gdf, layer="cells", metadata=tags))
+    return written
+
+
+# ----------------------------------------------------------------------------- back-tests
+
+
+def run_backtest(incidents, *, date_col, lon_col=None, lat_col=None, x_col=None, y_col=None,
+                 crs=None, split: str, until: str | None = None, area_file=None,
+                 cell_size: float = 150.0, offsets: int = 1, seed: int = 0) -> dict:
+    """Read incidents (and an area), choose a CRS, and back-test (:func:`riskmap.backtest`)."""
+    from pyproj import CRS
+
+    from riskmap import backtest
+    from riskmap.crs import check_metric
+    from riskmap.incidents import read_incidents
+
+    wgs = CRS.from_epsg(4326)
+    if lon_col is not None:
+        probe = read_incidents(incidents, date_col=date_col, lon_col=lon_col, lat_col=lat_col,
+                               target_crs=wgs)
+        target = backtest.suitable_crs(probe.x, probe.y)
+    elif crs is not None:
+        src = CRS.from_user_input(crs)
+        try:
+            target = check_metric(src, where="--crs")
+        except RiskmapError:
+            probe = read_incidents(incidents, date_col=date_col, x_col=x_col, y_col=y_col,
+                                   crs=crs, target_crs=wgs)
+            target = backtest.suitable_crs(probe.x, probe.y)
+    else:
+        target = wgs  # read_incidents raises the CRS error
+    area = None
+    if area_file is not None:
+        gdf = io.read_vector(area_file, crs=target, what="--area")
+        area = shapely.union_all(gdf.geometry.values)
+    inc = read_incidents(incidents, date_col=date_col, lon_col=lon_col, lat_col=lat_col,
+                         x_col=x_col, y_col=y_col, crs=crs, target_crs=target, area=area)
+    result = backtest.backtest(inc, split=split, until=until, area=area, cell_size=cell_size,
+                               offsets=offsets, seed=seed)
+    result["incidents"] = Path(incidents).name
+    return result
+
+
+def backtest_table(result: dict) -> str:
+    """A plain-text table of hit rate, PAI and PEI* per method and area share."""
+    from riskmap.backtest import METHODS, SHARES
+
+    lines = [f"{result['incidents']}: {result['n_train']} training, {result['n_test']} test "
+             f"incidents, {result['cells']} cells of {result['cell_size']:g} m "
+             f"({result['crs']})",
+             f"{'method':8s} " + " ".join(f"{'HR/PAI/PEI* @' + f'{a:.0%}':>22s}"
+                                           for a in SHARES) + "   AUC"]
+    for name in METHODS:
+        r = result["results"][name]
+        cells = " ".join(f"{r[f'{a:.2f}']['hit_rate']:6.3f}/{r[f'{a:.2f}']['pai']:5.1f}/"
+                         f"{r[f'{a:.2f}']['pei']:5.3f}".rjust(22) for a in SHARES)
+        lines.append(f"{name:8s} {cells}   {r['auc']:.3f}")
+    return "\n".join(lines)
+
+
+def _plot_curves(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
+    for name, (share, hit) in result["curves"].items():
+        ax.plot(share, hit, label=f"{name} (AUC {result['results'][name]['auc']:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="willekeurig")
+    ax.set_xlim(0, 0.3)
+    ax.set_xlabel("aandeel van het gebied")
+    ax.set_ylabel("aandeel van de incidenten (hit rate)")
+    ax.set_title(f"{result['incidents']}: test {result['test_period'][0]} – "
+                 f"{result['test_period'][1]}")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", bbox_inches="tight")
+    plt.close(fig)
+
+
+def write_backtest(result: dict, json_path: str | Path) -> list[Path]:
+    """Write the back-test JSON (without the curves) and a PNG of the hit-rate curves."""
+    json_path = Path(json_path)
+    body = {k: v for k, v in result.items() if k != "curves"}
+    with io.atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(body, indent=1, default=str), encoding="utf-8")
+    png = json_path.with_suffix(".png")
+    _plot_curves(result, png)
+    return [json_path, png]

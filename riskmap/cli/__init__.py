@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import click
 
+from riskmap.cli.backtest import backtest
 from riskmap.cli.demo import demo
 from riskmap.cli.opportunity import opportunity
 from riskmap.cli.options import setup_logging
+from riskmap.cli.risk import risk
 from riskmap.cli.validate import validate
 
 
@@ -25,5 +27,7 @@ def main(verbose: int) -> None:
 main.add_command(opportunity)
 main.add_command(validate)
 main.add_command(demo)
+main.add_command(risk)
+main.add_command(backtest)
 
 __all__ = ["main"]

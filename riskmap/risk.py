@@ -1,0 +1,292 @@
+"""Police risk maps (risicokaarten): incidents → weighted counts → kernel density and Gi*.
+
+The stage works on arrays: :func:`surface` turns incidents into a risk surface on the grid
+(counts with optional exponential time decay, kernel density in incidents per km², Getis-Ord
+Gi* hot spots with false-discovery-rate control, a score in [0, 1]); :func:`choose_settings`
+picks the bandwidth, half-life and window on the training period only (rolling origin);
+:func:`for_audience` makes what each audience may see. Reading incidents lives in
+:mod:`riskmap.incidents`, files in :mod:`riskmap.pipeline`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from riskmap import evaluate, hotspots, indicators
+from riskmap import kde as kde_mod
+from riskmap.errors import InputError, PrivacyError
+from riskmap.grid import Grid
+from riskmap.incidents import Incidents
+
+__all__ = [
+    "AUDIENCES",
+    "RiskSettings",
+    "RiskSurface",
+    "choose_settings",
+    "for_audience",
+    "surface",
+]
+
+AUDIENCES = ("police", "partners", "public")
+#: The smallest k riskmap accepts for partners and public (design.md: default 5, never < 3).
+MIN_K = 3
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    """How a risk surface is made.
+
+    ``bandwidth_m`` 0 means raw (decayed) counts per cell instead of a kernel density;
+    ``half_life_days`` None means no time decay; ``window_days`` None means all history
+    before ``reference``.
+    """
+
+    bandwidth_m: float
+    half_life_days: float | None = None
+    window_days: float | None = None
+    gi_radius_m: float | None = None
+    reference: str | None = None  # ISO date the map is made for (exclusive end)
+
+    def as_dict(self) -> dict:
+        """Plain dict for JSON and provenance."""
+        return asdict(self)
+
+
+@dataclass
+class RiskSurface:
+    """A risk surface on ``grid``; arrays are NaN (score) or 0 outside ``mask``."""
+
+    grid: Grid
+    mask: np.ndarray
+    counts: np.ndarray
+    weighted: np.ndarray
+    density: np.ndarray
+    score: np.ndarray
+    gi: hotspots.GiStar
+    settings: RiskSettings
+    n_incidents: int
+    info: dict = field(default_factory=dict)
+
+
+def _gi_radius(settings: RiskSettings, cell_size: float) -> float:
+    return settings.gi_radius_m or max(settings.bandwidth_m, 1.5 * cell_size)
+
+
+def _window(inc: Incidents, settings: RiskSettings) -> Incidents:
+    end = pd.Timestamp(settings.reference) if settings.reference else None
+    start = end - pd.Timedelta(days=settings.window_days) if (
+        end is not None and settings.window_days) else None
+    return inc.select(start=start, end=end)
+
+
+def _weights(inc: Incidents, settings: RiskSettings) -> np.ndarray:
+    if settings.half_life_days is None or len(inc) == 0:
+        return inc.weight
+    ref = pd.Timestamp(settings.reference) if settings.reference else pd.Timestamp(
+        inc.date.max()) + pd.Timedelta(days=1)
+    return inc.weight * kde_mod.decay_weights(inc.date, reference=ref,
+                                              half_life_days=settings.half_life_days)
+
+
+def _density(inc: Incidents, w: np.ndarray, grid: Grid, bandwidth: float) -> np.ndarray:
+    if bandwidth <= 0:
+        return indicators.count(inc.x, inc.y, grid, values=w, statistic="sum") / \
+            grid.cell_area_km2
+    return kde_mod.kde(inc.x, inc.y, grid, bandwidth=bandwidth, weights=w)
+
+
+def surface(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSettings,
+            fdr: bool = True) -> RiskSurface:
+    """The risk surface of ``inc`` on ``grid`` with ``settings``.
+
+    Parameters
+    ----------
+    inc : Incidents
+        Incidents in the grid's CRS (all history; the window and reference select).
+    grid : Grid
+        The analysis grid (the region with its halo, so borders do not cut hot spots).
+    mask : ndarray of bool
+        The study-area cells: observations for Gi* and the unit of the score.
+    settings : RiskSettings
+        Bandwidth, half-life, window, Gi* radius and reference date.
+
+    Notes
+    -----
+    Kernel density: Gaussian kernel, linear binning and a Gaussian filter
+    (:func:`riskmap.kde.kde`). Gi*: Getis, A. & Ord, J. K. (1992), Ord, J. K. & Getis, A.
+    (1995), with a distance band of ``gi_radius_m``, binary weights, and Benjamini, Y. &
+    Hochberg, Y. (1995) false-discovery-rate control. The score is the density divided by
+    its maximum in the study area.
+    """
+    sel = _window(inc, settings)
+    w = _weights(sel, settings)
+    counts = indicators.count(sel.x, sel.y, grid)
+    weighted = indicators.count(sel.x, sel.y, grid, values=w, statistic="sum")
+    density = _density(sel, w, grid, settings.bandwidth_m)
+    top = np.max(density[mask]) if mask.any() else 0.0
+    score = np.where(mask, density / top if top > 0 else 0.0, np.nan)
+    gi = hotspots.gistar(weighted, cell_size=grid.cell_size,
+                         radius_m=_gi_radius(settings, grid.cell_size), mask=mask, fdr=fdr)
+    return RiskSurface(grid=grid, mask=mask, counts=counts, weighted=weighted, density=density,
+                       score=score, gi=gi, settings=settings, n_incidents=len(sel))
+
+
+def choose_settings(
+    inc: Incidents,
+    grid: Grid,
+    *,
+    mask: np.ndarray,
+    area_share: float = 0.05,
+    bandwidths: list[float] | None = None,
+    half_lives: list[float | None] | None = None,
+    windows: list[float | None] | None = None,
+    folds: int = 2,
+    tolerance: float = 0.01,
+    seed: int = 0,
+) -> tuple[RiskSettings, pd.DataFrame]:
+    """Choose bandwidth, half-life and window on ``inc`` (the training period) only.
+
+    Rolling origin: the training period is cut at ``folds`` origins in its last part; for
+    each origin the earlier incidents make the map and the next horizon (a sixth of the
+    training span, at least 30 days) scores it by PEI* at ``area_share`` (predictive
+    efficiency: the share of the incidents the best possible map of that size would have
+    caught). Of the candidates whose mean PEI* is within ``tolerance`` (relative) of the
+    best, the simplest wins (fewest of: kernel, decay, window), then the best of those.
+
+    Returns
+    -------
+    settings : RiskSettings
+        The winner, with ``reference`` the end of the training period.
+    table : DataFrame
+        Every candidate with its PEI* per fold and mean, best first, and ``chosen``: the
+        why of the choice.
+
+    Notes
+    -----
+    Hunt, Saunders & Hollywood (2014), RAND, on evaluating predictive policing; Chainey,
+    Tompson & Uhlig (2008) for PAI; Hunt (2016) for PEI*.
+    """
+    if len(inc) == 0:
+        raise InputError("no incidents in the training period: cannot choose settings.",
+                         code="E-INCIDENTS-EMPTY")
+    s = grid.cell_size
+    bandwidths = bandwidths if bandwidths is not None else [0.0, s, 1.5 * s, 2 * s, 3 * s,
+                                                            4 * s, 6 * s]
+    half_lives = half_lives if half_lives is not None else [None, 30.0, 90.0, 365.0]
+    windows = windows if windows is not None else [None, 365.0, 180.0]
+    t0, t1 = inc.period
+    end = t1.normalize() + pd.Timedelta(days=1)
+    span = (end - t0).days
+    horizon = max(30, span // (3 * folds))
+    origins = [end - pd.Timedelta(days=horizon * (j + 1)) for j in range(folds)]
+    origins = [o for o in origins if (o - t0).days >= horizon]
+    if not origins:
+        raise InputError(f"the training period ({t0.date()} – {t1.date()}) is too short to "
+                         "choose settings (at least two months are needed); give bandwidth_m "
+                         "and half_life_days yourself.", code="E-RISK-TRAINING")
+    rows = []
+    for bw, hl, win in itertools.product(bandwidths, half_lives, windows):
+        peis = []
+        for o in origins:
+            st = RiskSettings(bandwidth_m=bw, half_life_days=hl, window_days=win,
+                              reference=o.isoformat())
+            sel = _window(inc, st)
+            test = inc.select(start=o, end=o + pd.Timedelta(days=horizon))
+            if len(sel) == 0 or len(test) == 0:
+                peis.append(np.nan)
+                continue
+            dens = _density(sel, _weights(sel, st), grid, bw)
+            tc = indicators.count(test.x, test.y, grid)
+            res = evaluate.evaluate(dens, tc, mask=mask, shares=(area_share,), seed=seed)
+            peis.append(res[f"{area_share:.2f}"]["pei"])
+        complexity = (bw > 0) + (hl is not None) + (win is not None)
+        rows.append({"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
+                     **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},
+                     "pei_mean": float(np.nanmean(peis)) if np.isfinite(peis).any()
+                     else np.nan, "complexity": complexity})
+    table = pd.DataFrame(rows).sort_values(["pei_mean", "complexity"], ascending=[False, True],
+                                           kind="stable").reset_index(drop=True)
+    # parsimony: the simplest candidate within `tolerance` of the best (cf. the one-standard-
+    # error rule): differences that small between folds are noise, and simpler maps travel
+    top = table["pei_mean"].iloc[0]
+    near = table[table["pei_mean"] >= top * (1 - tolerance)]
+    best = near.sort_values(["complexity", "pei_mean"], ascending=[True, False],
+                            kind="stable").iloc[0]
+    table["chosen"] = table.index == best.name
+
+    def _opt(v):
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    settings = RiskSettings(bandwidth_m=float(best["bandwidth_m"]),
+                            half_life_days=_opt(best["half_life_days"]),
+                            window_days=_opt(best["window_days"]), reference=end.isoformat())
+    return settings, table
+
+
+def support(inc: Incidents, grid: Grid, *, radius_m: float) -> np.ndarray:
+    """Number of incidents within ``radius_m`` of each cell centre (exact)."""
+    if len(inc) == 0:
+        return np.zeros(grid.shape)
+    d = indicators.density(inc.x, inc.y, grid, radius=radius_m)
+    return np.rint(d * math.pi * radius_m**2 / 1e6)
+
+
+def suppression_radius(settings: RiskSettings, cell_size: float) -> float:
+    """The neighbourhood whose incident count must reach k before a cell may show a class."""
+    return max(2.0 * settings.bandwidth_m, 1.5 * cell_size)
+
+
+def for_audience(
+    surf: RiskSurface,
+    inc: Incidents,
+    klasse: np.ndarray,
+    *,
+    audience: str,
+    k: int = 5,
+) -> tuple[np.ndarray, dict]:
+    """Classes an audience may see, and what was done to them.
+
+    For ``police`` the classes are returned unchanged. For ``partners`` and ``public`` every
+    cell with fewer than ``k`` incidents within the suppression radius (twice the bandwidth,
+    at least 1.5 cells) is merged into the lowest class, so no class reveals a group of fewer
+    than ``k`` incidents; the caller then writes classes only (no counts, scores, z-scores or
+    points).
+    """
+    if audience not in AUDIENCES:
+        raise PrivacyError(f"unknown audience {audience!r}; use one of {', '.join(AUDIENCES)}.",
+                           code="E-PRIVACY-AUDIENCE")
+    if audience == "police":
+        return klasse, {"suppressed_cells": 0}
+    if k < MIN_K:
+        raise PrivacyError(f"k = {k} is below the minimum of {MIN_K} for audience "
+                           f"{audience!r}. Use k = 5 (default) or more.",
+                           code="E-PRIVACY-K")
+    radius = suppression_radius(surf.settings, surf.grid.cell_size)
+    sel = _window(inc, surf.settings)
+    n = support(sel, surf.grid, radius_m=radius)
+    low = (n < k) & surf.mask & (klasse > 1)
+    out = np.where(low, 1, klasse).astype(klasse.dtype)
+    return out, {"suppressed_cells": int(low.sum()), "k": k, "suppression_radius_m": radius}
+
+
+def check_public_meta(meta: dict) -> None:
+    """Refuse provenance for partners/public that would carry incident counts or points."""
+    forbidden = {"n_incidents", "candidates", "x", "y", "lon", "lat", "counts"}
+    found = sorted(_keys(meta) & forbidden)
+    if found:
+        raise PrivacyError(f"provenance for audience {meta.get('audience')!r} would contain "
+                           f"{', '.join(found)}: incident-derived detail may not leave the "
+                           "police environment.", code="E-PRIVACY-LEAK")
+
+
+def _keys(d) -> set[str]:
+    if isinstance(d, dict):
+        return set(d) | set().union(*(_keys(v) for v in d.values())) if d else set()
+    if isinstance(d, list):
+        return set().union(*(_keys(v) for v in d)) if d else set()
+    return set()
