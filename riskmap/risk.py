@@ -93,11 +93,13 @@ def _weights(inc: Incidents, settings: RiskSettings) -> np.ndarray:
                                               half_life_days=settings.half_life_days)
 
 
-def _density(inc: Incidents, w: np.ndarray, grid: Grid, bandwidth: float) -> np.ndarray:
+def _density(inc: Incidents, w: np.ndarray, grid: Grid, bandwidth: float, *,
+             oversample: int = 3) -> np.ndarray:
     if bandwidth <= 0:
         return indicators.count(inc.x, inc.y, grid, values=w, statistic="sum") / \
             grid.cell_area_km2
-    return kde_mod.kde(inc.x, inc.y, grid, bandwidth=bandwidth, weights=w)
+    return kde_mod.kde(inc.x, inc.y, grid, bandwidth=bandwidth, weights=w,
+                       oversample=oversample)
 
 
 def surface(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSettings,
@@ -200,7 +202,8 @@ def choose_settings(
             if len(sel) == 0 or len(test) == 0:
                 peis.append(np.nan)
                 continue
-            dens = _density(sel, _weights(sel, st), grid, bw)
+            # binning at the cell size is ample to rank candidates (field notes: 0.2 % error)
+            dens = _density(sel, _weights(sel, st), grid, bw, oversample=1)
             tc = indicators.count(test.x, test.y, grid)
             res = evaluate.evaluate(dens, tc, mask=mask, shares=(area_share,), seed=seed)
             peis.append(res[f"{area_share:.2f}"]["pei"])

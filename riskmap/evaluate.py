@@ -1,0 +1,346 @@
+"""Back-test metrics for risk maps: hit rate, PAI, PEI*, RRI and the hit-rate curve.
+
+A risk map made from incidents before a cut-off date is judged by the incidents after it
+(the test period). Cells of the study area are ranked by the map's score, best first; the
+*hotspot set* for an area share ``a`` is the first ``k = ⌈a · n_cells⌉`` cells of that ranking.
+
+=============  ====================================================================
+metric         meaning for the hotspot set of ``k`` of the ``n_cells`` cells
+=============  ====================================================================
+hit rate       ``n / N``: share of all test incidents in the study area that fall in it
+PAI            ``(n / N) / (k / n_cells)``: hit rate per unit of area share
+PEI*           ``n / n*``: against the most any ``k`` cells could capture
+RRI            ``(n₂ / n₁) / (N₂ / N₁)``: test over training incidents in the set,
+               relative to the same ratio in the whole study area
+AUC            area under the hit-rate curve (hit rate against area share, 0 to 1)
+=============  ====================================================================
+
+Ties between equal scores are broken in a seeded random order, so that a flat map does not
+look better (or worse) than it is: its expected hit rate equals the area share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from riskmap.errors import InputError
+
+__all__ = ["evaluate", "hit_rate_curve", "hotspot_size", "rank_cells"]
+
+_TOL = 1e-9  # float slack when turning an area share into a number of cells
+
+
+def rank_cells(score: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Flat indices of the finite cells of ``score``, highest score first.
+
+    Parameters
+    ----------
+    score : array_like of float
+        Risk score per cell, any shape; NaN and ±inf cells are left out.
+    seed : int, default=0
+        Seed of the random order in which cells with equal scores follow each other
+        (``numpy.random.default_rng(seed)``). The same seed gives the same ranking.
+
+    Returns
+    -------
+    ndarray of int64
+        Indices into ``score.ravel()``; as many as ``score`` has finite values.
+
+    Notes
+    -----
+    The finite cells are shuffled with ``default_rng(seed).permutation`` and then sorted by
+    descending score with a stable sort, so ties come out in a random but reproducible order.
+    A deterministic tie-break (e.g. by cell index) would favour whatever sits first in the
+    array; Chainey, Tompson & Uhlig (2008) rank cells by score, and a flat stretch of a map
+    must not be credited with the incidents its first cells happen to hold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rank_cells(np.array([[0.2, 0.9], [np.nan, 0.5]])).tolist()
+    [1, 3, 0]
+    """
+    flat = np.asarray(score, dtype=float).ravel()
+    return _rank(flat, np.flatnonzero(np.isfinite(flat)), seed)
+
+
+def _rank(flat: np.ndarray, cells: np.ndarray, seed: int) -> np.ndarray:
+    """``cells`` (flat indices) ordered by descending ``flat`` score, seeded tie-break."""
+    shuffled = cells[np.random.default_rng(seed).permutation(cells.size)]
+    return shuffled[np.argsort(-flat[shuffled], kind="stable")]
+
+
+def hotspot_size(share: float, n_cells: int) -> int:
+    """Return the number of cells ``k = ⌈share · n_cells⌉`` in the hotspot set, at least 1.
+
+    The smallest number of cells that covers at least ``share`` of the study area (a
+    tolerance of 10⁻⁹ cells absorbs float round-off, so ``0.07 · 100`` gives 7, not 8).
+
+    Examples
+    --------
+    >>> hotspot_size(0.05, 1000), hotspot_size(0.05, 990), hotspot_size(0.01, 10)
+    (50, 50, 1)
+    """
+    return int(min(max(math.ceil(share * n_cells - _TOL), 1), n_cells))
+
+
+def _prepare(
+    score: np.ndarray,
+    test_counts: np.ndarray,
+    mask: np.ndarray | None,
+    extra: dict[str, np.ndarray | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Validate; return flat score, study cells (flat indices), test and extra counts there."""
+    score = np.asarray(score, dtype=float)
+    arrays: dict[str, np.ndarray] = {"test_counts": np.asarray(test_counts, dtype=float)}
+    for name, arr in (extra or {}).items():
+        if arr is not None:
+            arrays[name] = np.asarray(arr, dtype=float)
+    for name, arr in arrays.items():
+        if arr.shape != score.shape:
+            raise InputError(
+                f"{name} has shape {arr.shape} but score has shape {score.shape}. Count the "
+                "incidents on the same grid as the score (e.g. riskmap.indicators.count).",
+                code="E-EVAL-SHAPE",
+            )
+    flat = score.ravel()
+    finite = np.isfinite(flat)
+    if mask is None:
+        study = finite
+    else:
+        m = np.asarray(mask)
+        if m.shape != score.shape or m.dtype != bool:
+            raise InputError(
+                f"mask must be a boolean array of the score's shape {score.shape}, got "
+                f"{m.dtype} {m.shape}.",
+                code="E-EVAL-MASK",
+            )
+        study = m.ravel()
+        unscored = study & ~finite
+        if unscored.any():
+            raise InputError(
+                f"score is NaN or infinite in {int(unscored.sum())} cells of the mask. Give "
+                "every study cell a score, or leave those cells out: mask & np.isfinite(score).",
+                code="E-EVAL-MASK",
+            )
+    cells = np.flatnonzero(study)
+    if cells.size == 0:
+        raise InputError(
+            "the study area has no cells (empty mask or no finite score). Check the mask and "
+            "the score map.",
+            code="E-EVAL-EMPTY",
+        )
+    counts: dict[str, np.ndarray] = {}
+    for name, arr in arrays.items():
+        c = arr.ravel()[cells]
+        if not np.isfinite(c).all() or (c < 0).any():
+            raise InputError(
+                f"{name} must be finite and non-negative in the study area; "
+                f"{int((~np.isfinite(c) | (c < 0)).sum())} cells are not.",
+                code="E-EVAL-COUNTS",
+            )
+        counts[name] = c
+    return flat, cells, counts["test_counts"], counts
+
+
+def _curve(flat: np.ndarray, cells: np.ndarray, test: np.ndarray, seed: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ranking positions (into ``cells``), cumulative test counts from 0, total."""
+    pos = np.empty(flat.size, dtype=np.int64)
+    pos[cells] = np.arange(cells.size)
+    order = pos[_rank(flat, cells, seed)]
+    captured = np.concatenate([[0.0], np.cumsum(test[order])])
+    return order, captured, float(test.sum())
+
+
+def hit_rate_curve(
+    score: np.ndarray,
+    test_counts: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hit rate against area share for the top 0, 1, …, ``n_cells`` cells.
+
+    Parameters
+    ----------
+    score : array_like of float
+        Risk score per cell (higher = riskier).
+    test_counts : array_like of float
+        Test-period incidents per cell, same shape as ``score``, non-negative.
+    mask : array_like of bool, optional
+        The study area, same shape; default every cell with a finite score. Every masked cell
+        needs a finite score. Incidents outside the study area are not counted.
+    seed : int, default=0
+        Seed of the tie-break between equal scores (see :func:`rank_cells`).
+
+    Returns
+    -------
+    area_share : ndarray of float, shape ``(n_cells + 1,)``
+        ``k / n_cells`` for ``k = 0 … n_cells``.
+    hit_rate : ndarray of float, shape ``(n_cells + 1,)``
+        Share of the study area's test incidents in the top ``k`` cells; starts at 0, ends at 1.
+        NaN (after the leading 0) when the study area has no test incidents.
+
+    Notes
+    -----
+    The hit rate of the top ``k`` cells is Chainey, Tompson & Uhlig's (2008) hit rate;
+    plotted against the area share it is the cumulative "gains" or hit-rate curve also used by
+    Bowers, Johnson & Pease (2004).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> share, hit = hit_rate_curve(np.array([3.0, 2.0, 1.0, 0.0]), np.array([2, 1, 1, 0]))
+    >>> share.tolist(), hit.tolist()
+    ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.5, 0.75, 1.0, 1.0])
+    """
+    flat, cells, test, _ = _prepare(score, test_counts, mask)
+    _, captured, total = _curve(flat, cells, test, seed)
+    share = np.arange(cells.size + 1) / cells.size
+    if total == 0:
+        hit = np.full(cells.size + 1, np.nan)
+        hit[0] = 0.0
+    else:
+        hit = captured / total
+    return share, hit
+
+
+def _key(share: float) -> str:
+    """Format a share as a result key: ``0.05 → "0.05"``, ``0.1 → "0.10"``, ``0.005 → "0.005"``."""
+    two = f"{share:.2f}"
+    return two if abs(float(two) - share) < 1e-12 else f"{share:g}"
+
+
+def evaluate(
+    score: np.ndarray,
+    test_counts: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    train_counts: np.ndarray | None = None,
+    shares: Sequence[float] = (0.01, 0.05, 0.10, 0.20),
+    seed: int = 0,
+) -> dict:
+    """Hit rate, PAI, PEI* (and RRI) of a risk map at given area shares, and the curve's AUC.
+
+    Parameters
+    ----------
+    score : array_like of float
+        Risk score per cell (higher = riskier), made from data before the test period.
+    test_counts : array_like of float
+        Test-period incidents per cell, same shape, non-negative.
+    mask : array_like of bool, optional
+        The study area; default every cell with a finite score. Every masked cell needs a
+        finite score; incidents outside the study area are not counted.
+    train_counts : array_like of float, optional
+        Training-period incidents per cell, same shape; adds the RRI.
+    shares : sequence of float, default=(0.01, 0.05, 0.10, 0.20)
+        Area shares in (0, 1] of the hotspot sets.
+    seed : int, default=0
+        Seed of the tie-break between equal scores (see :func:`rank_cells`).
+
+    Returns
+    -------
+    dict
+        One entry per share, keyed ``f"{share:.2f}"`` (``"0.01"``, ``"0.05"``, ``"0.10"``,
+        ``"0.20"``; a share that is not a whole percentage keeps its digits, ``"0.005"``),
+        each a dict with
+
+        - ``"k"``: cells in the hotspot set, ``⌈share · n_cells⌉`` (:func:`hotspot_size`);
+        - ``"area_share"``: ``k / n_cells`` (slightly above ``share`` after rounding up);
+        - ``"hit_rate"``: ``n / N``;
+        - ``"pai"``: ``(n / N) / (k / n_cells)``;
+        - ``"pei"``: PEI* ``= n / n*``, ``n*`` the sum of the ``k`` largest test counts;
+        - ``"rri"`` (with ``train_counts``): ``(n₂ / n₁) / (N₂ / N₁)``, NaN when the set holds no
+          training incidents (``n₁ = 0``);
+
+        and ``"auc"`` (area under the hit-rate curve), ``"n_test"`` (``N``, the test incidents
+        in the study area; an int for whole counts) and ``"cells"`` (``n_cells``). When
+        ``N = 0`` every metric but ``k`` and ``area_share`` is NaN.
+
+    Raises
+    ------
+    InputError
+        ``E-EVAL-SHAPE`` for arrays of different shapes, ``E-EVAL-MASK`` for a mask that is
+        not boolean or covers unscored cells, ``E-EVAL-EMPTY`` for an empty study area,
+        ``E-EVAL-COUNTS`` for negative or non-finite counts, ``E-EVAL-SHARE`` for shares
+        outside (0, 1] or two shares with the same key.
+
+    Notes
+    -----
+    Hit rate and the predictive accuracy index (PAI) follow Chainey, Tompson & Uhlig (2008),
+    The utility of hotspot mapping for predicting spatial patterns of crime, *Security
+    Journal* 21, 4–28. PEI* compares the map with the best possible set of the same number of
+    cells (Hunt 2016, *Do crime hot spots move?*, PhD thesis, American University; White,
+    Hunt & Green 2023, A discussion of current crime forecasting indices and an improvement to
+    the prediction efficiency index, *Security Journal*). The recapture rate index (RRI) is from
+    Levine (2008), The "hottest" part of a hotspot: comments on "The utility of hotspot mapping
+    for predicting spatial patterns of crime", *Security Journal* 21, 295–302.
+
+    The hotspot set has ``k = ⌈share · n_cells⌉`` cells (the smallest set covering at least
+    that share; at least one cell), so PAI uses the area actually covered, ``k / n_cells``.
+    AUC is the trapezoid area under the curve of :func:`hit_rate_curve` from (0, 0) to (1, 1):
+    1/2 on average for a map that knows nothing, close to 1 for a map that puts all incidents in
+    a few top cells.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = np.array([9, 8, 7, 6, 5, 4, 3, 2, 1, 0], dtype=float)
+    >>> test = np.array([5, 0, 3, 1, 0, 2, 0, 0, 1, 0])
+    >>> r = evaluate(score, test, shares=(0.1, 0.2))
+    >>> r["0.10"]["hit_rate"], r["0.10"]["pai"], r["0.20"]["pei"], r["n_test"]
+    (0.4166666666666667, 4.166666666666667, 0.625, 12)
+    """
+    flat, cells, test, counts = _prepare(score, test_counts, mask, {"train_counts": train_counts})
+    shares = tuple(shares)
+    problems = [a for a in shares
+                if isinstance(a, bool) or not isinstance(a, int | float | np.number)
+                or not (0 < a <= 1)]
+    if problems or not shares:
+        raise InputError(
+            f"shares must be area shares in (0, 1], e.g. (0.01, 0.05, 0.10, 0.20); got "
+            f"{list(shares)!r}.",
+            code="E-EVAL-SHARE",
+        )
+    keys = [_key(float(a)) for a in shares]
+    if len(set(keys)) != len(keys):
+        raise InputError(
+            f"shares {list(shares)!r} give the same result key twice ({keys}). Pass distinct "
+            "shares.",
+            code="E-EVAL-SHARE",
+        )
+    order, captured, total = _curve(flat, cells, test, seed)
+    n_cells = cells.size
+    best = np.concatenate([[0.0], np.cumsum(np.sort(test)[::-1])])  # n* for every k
+    train = counts.get("train_counts")
+    if train is not None:
+        train_cum = np.concatenate([[0.0], np.cumsum(train[order])])
+        train_total = float(train.sum())
+    nan = float("nan")
+    result: dict = {}
+    for key, a in zip(keys, shares, strict=True):
+        k = hotspot_size(float(a), n_cells)
+        n = float(captured[k])
+        entry: dict = {"k": k, "area_share": k / n_cells}
+        if total > 0:
+            hit = n / total
+            entry.update(hit_rate=hit, pai=hit / (k / n_cells), pei=n / float(best[k]))
+        else:
+            entry.update(hit_rate=nan, pai=nan, pei=nan)
+        if train is not None:
+            n1 = float(train_cum[k])
+            entry["rri"] = (n / n1) / (total / train_total) if n1 > 0 and total > 0 else nan
+        result[key] = entry
+    if total > 0:
+        hit = captured / total
+        result["auc"] = float(np.sum(hit[1:] + hit[:-1]) / (2 * n_cells))
+    else:
+        result["auc"] = nan
+    whole = bool(np.all(test == np.round(test)))
+    result["n_test"] = int(round(total)) if whole else total
+    result["cells"] = int(n_cells)
+    return result

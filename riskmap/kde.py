@@ -1,0 +1,298 @@
+"""Kernel density of incidents on the aligned grid, and time-decay weights.
+
+:func:`kde` evaluates a Gaussian kernel density estimate at every cell centre of a
+:class:`~riskmap.grid.Grid`, in (weighted) incidents per km². It bins the points linearly onto
+a fine lattice (``cell_size / oversample``) and convolves the binned mass with the Gaussian
+sampled at the exact offsets between lattice nodes and cell centres, so the cost grows with
+the number of cells, not with the number of points times cells: 100 k incidents on a
+700 × 700 grid of 100 m take a fraction of a second, where an exact evaluation takes minutes
+(see ``benchmarks/bench_kde.py``).
+
+:func:`decay_weights` turns incident dates into weights that halve every ``half_life_days``,
+so that recent incidents count more.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from riskmap.errors import InputError
+from riskmap.grid import Grid
+
+__all__ = ["decay_weights", "kde"]
+
+#: The kernel is evaluated up to this many bandwidths from a point; farther points are ignored.
+TRUNCATE = 5.0
+
+
+def kde(
+    x: np.ndarray,
+    y: np.ndarray,
+    grid: Grid,
+    *,
+    bandwidth: float,
+    weights: np.ndarray | None = None,
+    oversample: int = 3,
+) -> np.ndarray:
+    """Gaussian kernel density of points at every cell centre, in incidents per km².
+
+    ``value(c) = 10⁶ · Σ_j w_j · K_h(‖c − p_j‖)`` with ``K_h`` the bivariate normal density
+    with standard deviation ``h = bandwidth`` metres in each axis, the kernel of
+    ``sklearn.neighbors.KernelDensity(kernel="gaussian", bandwidth=h)``. Summed over all cells
+    and multiplied by the cell area in km², the map gives back ``Σ w`` (for a grid that holds
+    the points with a margin of a few bandwidths and ``bandwidth`` not much below the cell
+    size).
+
+    Parameters
+    ----------
+    x, y : array_like of float
+        Point coordinates in the grid's CRS (metres). Points farther than
+        ``5 · bandwidth`` (plus a cell) outside the grid cannot reach any cell centre and are
+        ignored.
+    grid : Grid
+        The target grid.
+    bandwidth : float
+        Standard deviation of the Gaussian kernel in metres, at least the fine cell
+        ``cell_size / oversample``.
+    weights : array_like of float, optional
+        Non-negative weight per point (e.g. :func:`decay_weights`); default 1.
+    oversample : int, default=3
+        Fine cells per cell edge used for binning. Higher is more accurate and slower (time and
+        memory grow with ``oversample²``).
+
+    Returns
+    -------
+    ndarray of float64, shape ``grid.shape``
+        Density at the cell centres, (weighted) incidents per km². Zeros when there are no
+        points.
+
+    Raises
+    ------
+    InputError
+        ``E-RISK-BANDWIDTH`` when ``bandwidth`` is not a finite number of at least
+        ``cell_size / oversample`` metres; ``E-RISK-OVERSAMPLE`` when ``oversample`` is not a
+        positive integer; ``E-RISK-POINTS`` when ``x``, ``y`` and ``weights`` differ in length or
+        hold non-finite values; ``E-RISK-WEIGHTS`` for negative weights.
+
+    Notes
+    -----
+    Kernel density estimation (Silverman 1986) is the standard way to map crime hot spots
+    (Chainey, Tompson & Uhlig 2008). The fast evaluation uses linear binning (Jones & Lotwick
+    1983; Wand 1994; Hall & Wand 1996):
+
+    1. each weighted point is shared between the four nearest nodes of a lattice of spacing
+       ``f = cell_size / oversample`` (bilinear, cloud-in-cell weights), on the grid padded by
+       ``⌈5h / cell_size + ½⌉ + 1`` cells so that points outside the grid still contribute;
+    2. the separable kernel is applied along x, then y, with ``scipy.ndimage.correlate1d``:
+       the lattice is split into its ``oversample`` phases per axis, and each phase is
+       correlated with the normal density sampled at the exact distances from its nodes to the
+       cell centres. Only cell centres are evaluated, never the fine lattice.
+
+    Linear binning keeps each point's mass and mean position but spreads it with a variance of
+    ``t(1 − t)·f²`` per axis (``t`` the point's position between two nodes), ``f²/6`` on
+    average. The kernel applied to the binned mass has standard deviation
+    ``√(h² − f²/6)`` so that the result has the requested bandwidth on average; what remains is
+    a zero-mean term that cancels over many points. For a single isolated point the peak is off
+    by at most about ``f²/(6h²)``; for clustered incidents the error is far below that (the
+    tests check ≤ 0.5 % of the peak against scikit-learn's exact estimate for bandwidths of
+    150–500 m and cells of 50–150 m; for 100 k incidents at 100 m and ``h`` = 250 m the
+    benchmark measures 0.003 % with the default ``oversample=3`` and 0.02 % with
+    ``oversample=1``). Memory is about ``8 · oversample²`` bytes per cell of the padded grid
+    (40 MB for 700 × 700 cells at the default).
+
+    References: B. W. Silverman (1986), *Density Estimation for Statistics and Data Analysis*,
+    Chapman & Hall. S. Chainey, L. Tompson & S. Uhlig (2008), The utility of hotspot mapping
+    for predicting spatial patterns of crime, *Security Journal* 21, 4–28. M. C. Jones &
+    H. W. Lotwick (1983), On the errors involved in computing the empirical characteristic
+    function, *J. Statist. Comput. Simul.* 17, 133–149. M. P. Wand (1994), Fast computation of
+    multivariate kernel estimators, *J. Comput. Graph. Statist.* 3, 433–445. P. Hall &
+    M. P. Wand (1996), On the accuracy of binned kernel density estimators, *J. Multivariate
+    Anal.* 56, 165–184.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riskmap.grid import Grid
+    >>> g = Grid.from_bounds(150_000, 450_000, 155_000, 455_000, cell_size=100)
+    >>> d = kde(np.array([152_550.0]), np.array([452_450.0]), g, bandwidth=250)
+    >>> round(float(d.sum() * g.cell_area_km2), 4)          # one incident in total
+    1.0
+    >>> peak = 1e6 / (2 * np.pi * 250**2)                   # K_h(0) · 10⁶ = 2.546 per km²
+    >>> bool(abs(d.max() / peak - 1) < 0.005)
+    True
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
+    s = float(grid.cell_size)
+    if isinstance(oversample, bool) or not isinstance(oversample, int | np.integer) \
+            or oversample < 1:
+        raise InputError(
+            f"oversample must be a positive integer, got {oversample!r}. Use oversample=3 "
+            "(the default) or higher for more accuracy.",
+            code="E-RISK-OVERSAMPLE",
+        )
+    m = int(oversample)
+    f = s / m
+    if isinstance(bandwidth, bool) or not isinstance(bandwidth, int | float | np.number) \
+            or not math.isfinite(bandwidth) or bandwidth < f:
+        raise InputError(
+            f"bandwidth must be a number of metres of at least the fine cell "
+            f"(cell_size / oversample = {f:g} m), got {bandwidth!r}. Use a larger bandwidth "
+            f"(250–500 m is usual at 100 m cells), a larger oversample, or smaller cells.",
+            code="E-RISK-BANDWIDTH",
+        )
+    h = float(bandwidth)
+    if not (x.shape == y.shape == w.shape):
+        raise InputError(
+            f"x, y and weights must have the same length, got {x.size}, {y.size} and {w.size}.",
+            code="E-RISK-POINTS",
+        )
+    bad = ~(np.isfinite(x) & np.isfinite(y) & np.isfinite(w))
+    if bad.any():
+        first = np.flatnonzero(bad)[:5].tolist()
+        raise InputError(
+            f"{int(bad.sum())} points have a non-finite coordinate or weight (positions "
+            f"{first}). Drop or repair them before computing the density.",
+            code="E-RISK-POINTS",
+        )
+    if (w < 0).any():
+        raise InputError(
+            f"weights must be non-negative, got {int((w < 0).sum())} negative weights "
+            f"(smallest {float(w.min()):g}).",
+            code="E-RISK-WEIGHTS",
+        )
+
+    K = int(math.ceil(TRUNCATE * h / s + 0.5))  # kernel half-width in cells
+    P = K + 1  # padding in cells
+    pg = grid.pad(P)
+    Hc, Wc = pg.shape
+    Hf, Wf = Hc * m, Wc * m
+
+    # 1. linear binning onto the fine lattice; node (i, j) sits at the centre of fine cell i, j
+    u = (x - pg.x0) / f - 0.5  # fine column, continuous
+    v = (pg.y1 - y) / f - 0.5  # fine row, continuous (rows run south)
+    i0 = np.floor(u)
+    j0 = np.floor(v)
+    keep = (i0 >= 0) & (i0 <= Wf - 2) & (j0 >= 0) & (j0 <= Hf - 2) & (w > 0)
+    if not keep.any():
+        return np.zeros(grid.shape)
+    tu = u[keep] - i0[keep]
+    tv = v[keep] - j0[keep]
+    wk = w[keep]
+    idx = j0[keep].astype(np.int64) * Wf + i0[keep].astype(np.int64)
+    corners = np.concatenate([idx, idx + 1, idx + Wf, idx + Wf + 1])
+    shares = np.concatenate([(1 - tu) * (1 - tv), tu * (1 - tv), (1 - tu) * tv, tu * tv])
+    fine = np.bincount(corners, weights=np.tile(wk, 4) * shares, minlength=Hf * Wf)
+    fine = fine.reshape(Hc, m, Wc, m)  # (coarse row, row phase, coarse col, col phase)
+
+    # 2. separable kernel, narrowed by the mean variance linear binning adds
+    sd = math.sqrt(h * h - f * f / 6.0)
+    offsets = np.arange(-K, K + 1) * s
+
+    def taps(p: int) -> np.ndarray:
+        # distance from a cell centre to the node of phase p in the cell k cells further on
+        d = offsets + (p - (m - 1) / 2) * f
+        return np.exp(-0.5 * (d / sd) ** 2) / (math.sqrt(2 * math.pi) * sd)
+
+    # along x: (Hc, m, Wc) for the inner columns only afterwards
+    along_x = np.zeros((Hc, m, Wc))
+    for p in range(m):  # loop over the oversample phases, not over points or cells
+        along_x += ndimage.correlate1d(fine[:, :, :, p], taps(p), axis=2, mode="constant")
+    along_x = along_x[:, :, P:P + grid.width]
+    out = np.zeros((Hc, grid.width))
+    for p in range(m):
+        out += ndimage.correlate1d(along_x[:, p, :], taps(p), axis=0, mode="constant")
+    return out[P:P + grid.height] * 1e6
+
+
+def decay_weights(
+    dates: np.ndarray | pd.Series | pd.DatetimeIndex,
+    *,
+    reference: np.datetime64 | pd.Timestamp | str,
+    half_life_days: float,
+) -> np.ndarray:
+    """Weights that halve every ``half_life_days`` before ``reference``: ``0.5 ** (age / T½)``.
+
+    Parameters
+    ----------
+    dates : array_like of datetime
+        Incident dates or times (``numpy.datetime64``, pandas datetimes, or ISO strings).
+    reference : datetime
+        The date the map is made for; an incident on it has weight 1.
+    half_life_days : float
+        Age in days at which an incident counts half.
+
+    Returns
+    -------
+    ndarray of float64
+        One weight per date, in [0, 1]. Incidents after ``reference`` (negative age) get
+        weight 0: a map made for a date must not see later incidents (in a back-test, that would
+        leak the test period into the map).
+
+    Raises
+    ------
+    InputError
+        ``E-RISK-HALFLIFE`` when ``half_life_days`` is not a positive number;
+        ``E-RISK-DATES`` when a date is missing (NaT) or cannot be read as a date, or when
+        ``dates`` and ``reference`` differ in having a time zone.
+
+    Notes
+    -----
+    Exponential decay with a half-life is the usual way to let recent incidents weigh more in
+    prospective hot-spot maps, following the finding that risk after a crime is raised nearby
+    for weeks and then decays (Bowers, Johnson & Pease 2004, Prospective hot-spotting: the future
+    of crime mapping?, *British Journal of Criminology* 44, 641–658). Ages are measured in
+    days of 86 400 s, fractions included.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.array(["2024-03-01", "2024-02-01", "2024-01-03", "2024-04-01"],
+    ...              dtype="datetime64[D]")
+    >>> decay_weights(d, reference=np.datetime64("2024-03-01"), half_life_days=29).tolist()
+    [1.0, 0.5, 0.25, 0.0]
+    """
+    if isinstance(half_life_days, bool) or not isinstance(half_life_days, int | float | np.number) \
+            or not math.isfinite(half_life_days) or half_life_days <= 0:
+        raise InputError(
+            f"half_life_days must be a positive number of days, got {half_life_days!r}. "
+            "Use e.g. half_life_days=90.",
+            code="E-RISK-HALFLIFE",
+        )
+    try:
+        when = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates).ravel()
+                                               if not isinstance(dates, pd.Series | pd.Index)
+                                               else dates))
+        ref = pd.Timestamp(reference)
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"dates could not be read as dates ({exc}). Pass numpy datetime64 values, pandas "
+            "datetimes or ISO strings such as '2024-03-01'.",
+            code="E-RISK-DATES",
+        ) from None
+    if pd.isna(ref):
+        raise InputError("reference is missing (NaT). Pass the date the map is made for.",
+                         code="E-RISK-DATES")
+    if (when.tz is None) != (ref.tz is None):
+        raise InputError(
+            f"dates and reference must both have a time zone or both have none; dates have "
+            f"{when.tz or 'none'}, reference has {ref.tz or 'none'}. Use tz_localize or "
+            "tz_convert on one of them.",
+            code="E-RISK-DATES",
+        )
+    missing = when.isna()
+    if missing.any():
+        first = np.flatnonzero(missing)[:5].tolist()
+        raise InputError(
+            f"{int(missing.sum())} dates are missing (NaT) at positions {first}. Drop those "
+            "incidents or fill their dates.",
+            code="E-RISK-DATES",
+        )
+    age = ((ref - when) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    weights = np.exp2(-age / float(half_life_days))
+    return np.where(age < 0, 0.0, weights)

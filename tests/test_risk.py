@@ -1,0 +1,254 @@
+"""Risk maps: surfaces, automatic settings, audiences (files read back), CLI and back-tests."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from click.testing import CliRunner
+from conftest import NOORD, ZUID
+from pyproj import CRS
+
+from riskmap import risk
+from riskmap.cli import main
+from riskmap.grid import Grid
+from riskmap.incidents import Incidents
+
+RD = CRS.from_epsg(28992)
+RISK_TOML = """
+[risk]
+incidents = "data/incidenten.csv"
+date_column = "datum"
+x_column = "x"
+y_column = "y"
+crs = "EPSG:28992"
+type_column = "soort"
+k = 5
+"""
+
+
+def _incidents(seed=0, n=400):
+    """Clustered incidents in the test region, 2020-2021, plus a few isolated ones."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[151_500, 451_500], [153_000, 448_500], [150_800, 448_000]])
+    which = rng.integers(0, 3, n)
+    x = centres[which, 0] + rng.normal(0, 200, n)
+    y = centres[which, 1] + rng.normal(0, 200, n)
+    # three isolated incidents far from the clusters and from each other
+    x = np.concatenate([x, [153_700, 150_300, 152_600]])
+    y = np.concatenate([y, [453_000, 450_400, 447_300]])
+    dates = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 730, x.size), "D")
+    return pd.DataFrame({"datum": dates.strftime("%Y-%m-%d"), "x": x.round(1), "y": y.round(1),
+                         "soort": rng.choice(["drugslab", "hennep"], x.size)})
+
+
+@pytest.fixture
+def risk_project(tiny_project):
+    df = _incidents()
+    df.to_csv(tiny_project.parent / "data" / "incidenten.csv", index=False)
+    tiny_project.write_text(tiny_project.read_text() + RISK_TOML)
+    return tiny_project
+
+
+def _run(*args):
+    result = CliRunner().invoke(main, [*args, "--no-progress"] if args[0] == "risk" else args)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def _inc(df):
+    return Incidents(x=df.x.to_numpy(float), y=df.y.to_numpy(float),
+                     date=pd.to_datetime(df.datum).to_numpy(), weight=np.ones(len(df)),
+                     type=df.soort.to_numpy(), crs=RD)
+
+
+def test_surface_decay_weights_and_counts_by_hand():
+    df = _incidents(n=60)
+    inc = _inc(df)
+    grid = Grid.from_bounds(149_000, 446_000, 155_000, 455_000, cell_size=100)
+    mask = np.ones(grid.shape, dtype=bool)
+    st = risk.RiskSettings(bandwidth_m=0.0, half_life_days=100.0, window_days=None,
+                           reference="2022-01-01")
+    surf = risk.surface(inc, grid, mask=mask, settings=st)
+    age = (pd.Timestamp("2022-01-01") - pd.to_datetime(df.datum)).dt.days.to_numpy()
+    w = 0.5 ** (age / 100.0)
+    r, c, _ = grid.rowcol(inc.x, inc.y)
+    expected = np.zeros(grid.shape)
+    np.add.at(expected, (r, c), w)
+    np.testing.assert_allclose(surf.weighted, expected, rtol=1e-9)
+    np.testing.assert_allclose(surf.density, expected / 0.01, rtol=1e-9)  # per km²
+    assert surf.counts.sum() == len(df)
+    assert np.nanmax(surf.score) == 1.0 and np.nanmin(surf.score) == 0.0
+
+
+def test_window_and_reference_select_the_past_only():
+    inc = _inc(_incidents(n=100))
+    grid = Grid.from_bounds(149_000, 446_000, 155_000, 455_000, cell_size=100)
+    st = risk.RiskSettings(bandwidth_m=0, window_days=90, reference="2021-01-01")
+    surf = risk.surface(inc, grid, mask=np.ones(grid.shape, bool), settings=st)
+    expected = ((inc.date >= np.datetime64("2020-10-03")) &
+                (inc.date < np.datetime64("2021-01-01"))).sum()
+    assert surf.n_incidents == expected == surf.counts.sum()
+
+
+def test_choose_settings_uses_training_only_and_follows_parsimony():
+    inc = _inc(_incidents(n=600))
+    grid = Grid.from_bounds(149_000, 446_000, 155_000, 455_000, cell_size=100)
+    mask = np.ones(grid.shape, bool)
+    st, table = risk.choose_settings(inc, grid, mask=mask, folds=2)
+    assert table["chosen"].sum() == 1
+    chosen = table[table["chosen"]].iloc[0]
+    best = table["pei_mean"].max()
+    near = table[table["pei_mean"] >= best * 0.99]
+    assert chosen["pei_mean"] >= best * 0.99
+    assert chosen["complexity"] == near["complexity"].min()
+    # Gaussian clusters of 200 m: a kernel beats raw counts on held-out months
+    assert st.bandwidth_m > 0
+    assert pd.Timestamp(st.reference) == pd.Timestamp(inc.date.max()).normalize() + \
+        pd.Timedelta(days=1)
+
+
+def _support(df, x, y, radius):
+    d = np.hypot(x[..., None] - df.x.to_numpy(), y[..., None] - df.y.to_numpy())
+    return (d <= radius).sum(-1)
+
+
+@pytest.mark.parametrize("audience", ["partners", "public"])
+def test_partner_outputs_hold_classes_only_and_no_small_groups(risk_project, tmp_path,
+                                                               audience):
+    out = tmp_path / "out"
+    res = _run("risk", str(risk_project), "--out", str(out), "--audience", audience)
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(risk_project.parent / "data" / "incidenten.csv")
+    for code, poly in (("GM9001", NOORD), ("GM9002", ZUID)):
+        cells = gpd.read_file(out / code / "risk.gpkg", layer="cells")
+        assert list(cells.columns) == ["cell_id", "statcode", "klasse", "geometry"]
+        assert shapely.union_all(cells.geometry.values).covers(poly)
+        # geometry: grid squares only, no incident coordinates
+        xy = shapely.get_coordinates(cells.geometry.values)
+        assert np.all(np.mod(xy, 100) == 0)
+        meta = pyogrio.read_info(out / code / "risk.gpkg", layer="cells")["layer_metadata"]
+        text = json.dumps(meta)
+        assert "n_incidents" not in text and "candidates" not in text
+        assert meta["RISKMAP_AUDIENCE"] == audience and '"k": 5' in meta["RISKMAP_RISK"]
+        with rasterio.open(out / code / "risk.tif") as ds:
+            assert ds.count == 1 and ds.dtypes[0] == "uint8"
+            band = ds.read(1)
+            assert set(np.unique(band)) <= set(range(0, 6))
+            assert "n_incidents" not in json.dumps(ds.tags())
+        # independently: every cell above the lowest class rests on >= k incidents within
+        # the suppression radius (settings are in the provenance)
+        settings = json.loads(meta["RISKMAP_RISK"])["settings"]
+        radius = max(2 * settings["bandwidth_m"], 150.0)
+        c = shapely.centroid(cells.geometry.values)
+        n = _support(df, shapely.get_x(c), shapely.get_y(c), radius)
+        high = cells["klasse"].to_numpy() > 1
+        assert high.any()
+        assert (n[high] >= 5).all()
+        # and the three isolated incidents do not show
+        for x, y in [(153_700, 453_000), (150_300, 450_400), (152_600, 447_300)]:
+            hit = shapely.contains_xy(cells.geometry.values, x, y)
+            if hit.any():
+                assert cells.loc[hit, "klasse"].max() == 1
+
+
+def test_police_output_has_detail(risk_project, tmp_path):
+    out = tmp_path / "out"
+    res = _run("risk", str(risk_project), "--out", str(out), "--audience", "police")
+    assert res.exit_code == 0, res.output
+    cells = gpd.read_file(out / "GM9001" / "risk.gpkg", layer="cells")
+    assert {"score", "klasse", "dichtheid", "aantal", "gi_z", "gi_p", "gi_bin"} <= set(
+        cells.columns)
+    assert cells["score"].between(0, 1).all()
+    with rasterio.open(out / "GM9001" / "risk.tif") as ds:
+        assert ds.descriptions[:2] == ("score", "klasse")
+        assert ds.transform.c % 100 == 0 and ds.transform.f % 100 == 0
+
+
+def test_k_below_three_is_refused_for_partners(risk_project, tmp_path):
+    risk_project.write_text(risk_project.read_text().replace("k = 5", "k = 2"))
+    res = _run("risk", str(risk_project), "--out", str(tmp_path / "o"), "--audience",
+               "partners")
+    assert res.exit_code == 2 and "E-PRIVACY-K" in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("change, code, text", [
+    (("crs = \"EPSG:28992\"\n", ""), "E-CONFIG", "need crs"),
+    (None, "E-INCIDENTS-DATE", "dates are not parseable"),
+    (("type_column = \"soort\"", "type_column = \"soort\"\ntypes = [\"xtc\"]"),
+     "E-INCIDENTS-EMPTY", "no incidents in the period"),
+    (("x_column = \"x\"\ny_column = \"y\"", "x_column = \"y\"\ny_column = \"x\""),
+     "E-CRS-BOUNDS", "outside the area of use"),
+])
+def test_bad_incident_input_exit_2_nothing_written(risk_project, tmp_path, change, code, text):
+    if change is None:
+        csv = risk_project.parent / "data" / "incidenten.csv"
+        df = pd.read_csv(csv)
+        df.loc[3, "datum"] = "32-01-2021"
+        df.to_csv(csv, index=False)
+    else:
+        risk_project.write_text(risk_project.read_text().replace(*change))
+    out = tmp_path / "out"
+    res = _run("risk", str(risk_project), "--out", str(out))
+    assert res.exit_code == 2, res.output
+    assert code in res.stderr and text in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+def test_ready_police_layer(tiny_project, tmp_path):
+    polys = gpd.GeoDataFrame({"klasse": [1, 3, 5]}, geometry=[
+        shapely.box(150_000, 447_000, 154_500, 454_100), shapely.box(151_000, 451_000,
+                                                                   152_000, 452_000),
+        shapely.box(152_500, 448_000, 153_500, 449_000)], crs=RD)
+    polys.to_file(tiny_project.parent / "data" / "politie_risico.gpkg")
+    tiny_project.write_text(tiny_project.read_text() + '\n[risk]\nlayer = { file = '
+                            '"data/politie_risico.gpkg", column = "klasse" }\n')
+    out = tmp_path / "out"
+    res = _run("risk", str(tiny_project), "--out", str(out), "--audience", "partners")
+    assert res.exit_code == 0, res.output
+    cells = gpd.read_file(out / "GM9001" / "risk.gpkg", layer="cells")
+    c = shapely.centroid(cells.geometry.values)
+    inside5 = shapely.contains_xy(shapely.box(151_000, 451_000, 152_000, 452_000),
+                                  shapely.get_x(c), shapely.get_y(c))
+    assert cells.loc[inside5, "klasse"].min() > cells.loc[~inside5, "klasse"].median()
+
+
+# ------------------------------------------------------------------ back-tests on real data
+
+CINCINNATI = ["data/incidents/cincinnati_burglary.csv.gz", "--date-col", "offense_date",
+              "--lon-col", "longitude", "--lat-col", "latitude", "--split", "2018-01-01"]
+VANCOUVER = ["data/incidents/vancouver_thefts.csv.gz", "--date-col",
+             "YEAR,MONTH,DAY,HOUR,MINUTE", "--x-col", "X", "--y-col", "Y", "--crs",
+             "EPSG:32610", "--split", "2020-10-01", "--area",
+             "data/incidents/vancouver_neighbourhoods.geojson"]
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+@pytest.mark.parametrize("args, crs", [(CINCINNATI, "EPSG:32616"), (VANCOUVER, "EPSG:32610")])
+def test_backtest_on_real_data_riskmap_at_least_as_good(args, crs, tmp_path):
+    from riskmap.evaluate import evaluate  # noqa: F401  (the metrics under test elsewhere)
+
+    out = tmp_path / "bt.json"
+    res = _run("backtest", *args, "--cell-size", "150", "--json", str(out))
+    assert res.exit_code == 0, res.output
+    d = json.loads(out.read_text())
+    assert d["crs"] == crs and d["cell_size"] == 150
+    assert {"n_train", "n_test", "cells", "results"} <= set(d)
+    for m in ("riskmap", "counts", "kde"):
+        for key in ("0.01", "0.05", "0.10", "0.20"):
+            assert {"hit_rate", "pai", "pei"} <= set(d["results"][m][key])
+        assert 0 < d["results"][m]["auc"] <= 1
+    pei = {m: d["results"][m]["0.05"]["pei"] for m in ("riskmap", "counts", "kde")}
+    assert pei["riskmap"] >= max(pei["counts"], pei["kde"]) - 1e-12
+    assert "why" in d["results"]["riskmap"]["settings"]
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert math.isfinite(d["results"]["riskmap"]["0.05"]["pai"])
