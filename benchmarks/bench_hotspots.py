@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         t = time.perf_counter()
         zs_db = esda.G_Local(y, wdb, star=True, transform="B", permutations=0).Zs
         t_gdb = time.perf_counter() - t
-        extra = (f"; DistanceBand weights {t_db:.1f} s + G_Local {t_gdb:.1f} s, max |Δz| vs "
+        extra = (f"; DistanceBand weights {t_db:.1f} s + G_Local {t_gdb:.1f} s, max abs Δz vs "
                  f"riskmap {np.abs(res.z.ravel() - zs_db).max():.1e}")
 
     print(f"# {platform.machine()}, {platform.python_version()}, numpy {np.__version__}, "

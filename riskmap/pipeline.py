@@ -364,6 +364,7 @@ class RiskMap:
     gi_z: np.ndarray | None = None
     gi_p: np.ndarray | None = None
     gi_bin: np.ndarray | None = None
+    trend: np.ndarray | None = None
     info: dict = field(default_factory=dict)
 
 
@@ -487,6 +488,8 @@ def risk_maps(project: Project, *, municipalities: Iterable[str] = (), audience:
         if audience == "police":
             meta["n_incidents"] = surf.n_incidents
             meta["candidates"] = surf.info.get("candidates", [])
+            trend, meta["emerging"] = risk.emerging(inc, region.grid, mask=surf.mask,
+                                                    settings=surf.settings)
     maps = []
     for code in tqdm(codes, desc="risicokaarten", disable=not progress):
         rows, cols = region.window(code)
@@ -505,6 +508,7 @@ def risk_maps(project: Project, *, municipalities: Iterable[str] = (), audience:
                 m.gi_z = np.where(mask, surf.gi.z[rows, cols], np.nan)
                 m.gi_p = np.where(mask, surf.gi.p[rows, cols], np.nan)
                 m.gi_bin = np.where(mask, surf.gi.bin[rows, cols], 0).astype(np.int8)
+                m.trend = trend[rows, cols]
             else:
                 sub = risk.RiskSurface(grid=m.grid, mask=mask, counts=surf.counts[rows, cols],
                                        weighted=surf.weighted[rows, cols],
@@ -530,7 +534,8 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
     """Write ``<out>/<statcode>/risk.tif`` and ``risk.gpkg`` per municipality for the audience.
 
     police: GeoTIFF bands score (0–1), klasse, gi_z, gi_bin, dichtheid (per km²), aantal;
-    GeoPackage ``cells`` with the same columns plus gi_p. partners/public: a one-band uint8
+    GeoPackage ``cells`` with the same columns plus gi_p and ``trend`` (the emerging hot
+    spot category in Dutch, e.g. "nieuwe hotspot"). partners/public: a one-band uint8
     GeoTIFF of the class (0 = outside) and ``cells`` with ``cell_id``, ``statcode`` and
     ``klasse`` only: no scores, counts, z-scores or incident points.
     """
@@ -561,6 +566,8 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
                                             descriptions=names))
             for k, v in extra.items():
                 data[k] = v[rows, cols].astype("float32")
+            if m.trend is not None:
+                data["trend"] = m.trend[rows, cols].astype(str)
         else:
             written.append(io.write_geotiff(
                 folder / "risk.tif", np.where(m.mask, m.klasse, np.nan), m.grid, tags=tags,

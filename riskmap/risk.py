@@ -293,3 +293,39 @@ def _keys(d) -> set[str]:
     if isinstance(d, list):
         return set().union(*(_keys(v) for v in d)) if d else set()
     return set()
+
+
+#: Dutch names of Esri's emerging hot spot categories, for users.
+TREND_LABELS = {
+    "no pattern": "geen patroon", "": "",
+    **{f"{en} {side}": f"{nl} {side_nl}"
+       for en, nl in [("new", "nieuwe"), ("consecutive", "opeenvolgende"),
+                      ("intensifying", "toenemende"), ("persistent", "aanhoudende"),
+                      ("diminishing", "afnemende"), ("sporadic", "sporadische"),
+                      ("oscillating", "wisselende"), ("historical", "historische")]
+       for side, side_nl in [("hot spot", "hotspot"), ("cold spot", "coldspot")]},
+}
+
+
+def emerging(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSettings,
+             period_days: int = 91, periods: int = 8) -> tuple[np.ndarray, dict]:
+    """Esri-style emerging hot spot category per cell (Dutch labels) over recent periods.
+
+    The ``periods`` periods of ``period_days`` before the reference date each get a Gi*
+    map (distance band ``gi_radius_m``, FDR); a Mann–Kendall test on each cell's Gi* z over
+    time gives the trend (:func:`riskmap.hotspots.emerging_hotspots`).
+    """
+    end = pd.Timestamp(settings.reference) if settings.reference else (
+        pd.Timestamp(inc.date.max()).normalize() + pd.Timedelta(days=1))
+    edges = [end - pd.Timedelta(days=period_days * j) for j in range(periods, -1, -1)]
+    stack = np.stack([indicators.count(*_xy(inc.select(start=a, end=b)), grid)
+                      for a, b in itertools.pairwise(edges)])
+    res = hotspots.emerging_hotspots(stack, cell_size=grid.cell_size,
+                                     radius_m=_gi_radius(settings, grid.cell_size), mask=mask)
+    labels = np.vectorize(TREND_LABELS.get, otypes=[object])(res.category)
+    return labels, {"periods": periods, "period_days": period_days,
+                    "first": edges[0].date().isoformat(), "end": end.date().isoformat()}
+
+
+def _xy(inc: Incidents) -> tuple[np.ndarray, np.ndarray]:
+    return inc.x, inc.y

@@ -7,6 +7,7 @@ import shutil
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -34,6 +35,14 @@ def test_demo_writes_data_project_and_maps(demo_out):
     assert "CC BY 4.0" in (demo_out / "data" / "SOURCES.md").read_text()
     assert "synthe" in (demo_out / "data" / "demo" / "SOURCES.md").read_text().lower()
     assert sorted(p.name for p in demo_out.iterdir() if p.name.startswith("GM")) == CODES
+    for code in CODES:  # the risk maps the municipalities get: classes only
+        cells = gpd.read_file(demo_out / code / "risk.gpkg", layer="cells")
+        assert list(cells.columns) == ["cell_id", "statcode", "klasse", "geometry"]
+        with rasterio.open(demo_out / code / "risk.tif") as ds:
+            assert ds.tags()["RISKMAP_AUDIENCE"] == "partners"
+    inc = pd.read_csv(demo_out / "data" / "demo" / "politie_incidenten.csv")
+    assert len(inc) > 1000 and set(inc["soort"]) <= {"hennepkwekerij", "drugslab",
+                                                     "drugsafval", "signaal"}
     meta = pyogrio.read_info(demo_out / "data" / "demo" / "bag.gpkg", layer="pand")
     assert meta["layer_metadata"]["RISKMAP_SYNTHETIC"] == "true"
 

@@ -165,9 +165,11 @@ def test_police_output_has_detail(risk_project, tmp_path):
     res = _run("risk", str(risk_project), "--out", str(out), "--audience", "police")
     assert res.exit_code == 0, res.output
     cells = gpd.read_file(out / "GM9001" / "risk.gpkg", layer="cells")
-    assert {"score", "klasse", "dichtheid", "aantal", "gi_z", "gi_p", "gi_bin"} <= set(
+    assert {"score", "klasse", "dichtheid", "aantal", "gi_z", "gi_p", "gi_bin", "trend"} <= set(
         cells.columns)
     assert cells["score"].between(0, 1).all()
+    assert set(cells["trend"]) <= set(risk.TREND_LABELS.values())
+    assert cells["trend"].str.endswith("hotspot").any()
     with rasterio.open(out / "GM9001" / "risk.tif") as ds:
         assert ds.descriptions[:2] == ("score", "klasse")
         assert ds.transform.c % 100 == 0 and ds.transform.f % 100 == 0
