@@ -25,7 +25,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_opportunity.py --scale 1.0 --sizes 100 25 --write BENCHMARKS.md
+	mkdir -p benchmarks/results
+	$(PY) benchmarks/bench_opportunity.py --scale 1.0 --sizes 100 25 > benchmarks/results/opportunity.md
+	$(PY) benchmarks/bench_hotspots.py > benchmarks/results/hotspots.md
+	$(PY) benchmarks/bench_kde.py > benchmarks/results/kde.md
+	$(PY) benchmarks/bench_kde.py --oversample 1 --exact-cells 300 > benchmarks/results/kde_oversample1.md
+	$(PY) benchmarks/assemble.py > BENCHMARKS.md
 
 clean:
 	rm -rf out .pytest_cache

@@ -25,13 +25,22 @@ from riskmap.errors import (
     RiskmapWarning,
 )
 from riskmap.grid import Grid, Region, make_region
+from riskmap.incidents import Incidents, read_incidents
 from riskmap.opportunity import OpportunityMap, with_weights
-from riskmap.pipeline import compute_measures, load_region, opportunity_maps, validate
+from riskmap.pipeline import (
+    compute_measures,
+    load_region,
+    opportunity_maps,
+    risk_maps,
+    run_backtest,
+    validate,
+)
 
 __all__ = [
     "CRSError",
     "ConfigError",
     "Grid",
+    "Incidents",
     "GridError",
     "InputError",
     "OpportunityMap",
@@ -45,6 +54,9 @@ __all__ = [
     "load_region",
     "make_region",
     "opportunity_maps",
+    "read_incidents",
+    "risk_maps",
+    "run_backtest",
     "validate",
     "with_weights",
     "__version__",
