@@ -162,14 +162,34 @@ def validate(project: Project) -> list[str]:
                 problems.extend(exc.problems or [])
                 if not exc.problems:
                     problems.add(exc.code, str(exc))
+    risk_line = None
+    if project.risk is not None:
+        try:
+            if project.risk.layer is not None:
+                _ready_layer(project, region)
+                risk_line = f"risk: ready police layer {project.risk.layer.file} readable"
+            else:
+                inc = read_project_incidents(project, region)
+                first, last = inc.period
+                risk_line = (f"risk: {len(inc)} incidents from {first.date()} to {last.date()}"
+                             " readable")
+        except RiskmapError as exc:
+            problems.extend(exc.problems or [])
+            if not exc.problems:
+                problems.add(exc.code, str(exc))
     problems.raise_if_any(InputError, title=f"{project.path}: {len(problems)} problem(s)")
     g = region.grid
-    return [
+    lines = [
         f"project {project.path}: valid",
         f"region: {len(region.codes)} municipalities, grid {g.width} x {g.height} cells of "
         f"{g.cell_size:g} m in {g.crs.to_string()}",
-        f"opportunity: {len(project.layer_sets)} theme(s), {n} indicators, all sources readable",
     ]
+    if project.opportunity is not None:
+        lines.append(f"opportunity: {len(project.layer_sets)} theme(s), {n} indicators, all "
+                     "sources readable")
+    if risk_line:
+        lines.append(risk_line)
+    return lines
 
 
 def opportunity_maps(project: Project, *, municipalities: Iterable[str] = (),

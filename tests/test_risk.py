@@ -254,3 +254,46 @@ def test_backtest_on_real_data_riskmap_at_least_as_good(args, crs, tmp_path):
     assert "why" in d["results"]["riskmap"]["settings"]
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     assert math.isfinite(d["results"]["riskmap"]["0.05"]["pai"])
+
+
+def test_validate_reads_the_incidents(risk_project):
+    res = _run("validate", str(risk_project))
+    assert res.exit_code == 0, res.output
+    assert "risk: 403 incidents from 2020-" in res.stdout
+
+
+def test_ready_police_raster_layer(tiny_project, tmp_path):
+    from rasterio.transform import from_origin
+
+    data = np.ones((90, 60), dtype="float32")
+    data[20:30, 10:20] = 9.0  # a hot block around x 151 000-152 000, y 452 000-453 000
+    with rasterio.open(tiny_project.parent / "data" / "risico.tif", "w", driver="GTiff",
+                       width=60, height=90, count=1, dtype="float32", crs="EPSG:28992",
+                       transform=from_origin(150_000, 455_000, 100, 100)) as ds:
+        ds.write(data, 1)
+    tiny_project.write_text(tiny_project.read_text() + '\n[risk]\nlayer = { file = '
+                            '"data/risico.tif" }\n')
+    out = tmp_path / "out"
+    res = _run("risk", str(tiny_project), "--out", str(out), "--audience", "public")
+    assert res.exit_code == 0, res.output
+    cells = gpd.read_file(out / "GM9001" / "risk.gpkg", layer="cells")
+    c = shapely.centroid(cells.geometry.values)
+    hot = shapely.contains_xy(shapely.box(151_000, 452_000, 152_000, 453_000),
+                              shapely.get_x(c), shapely.get_y(c))
+    assert (cells.loc[hot, "klasse"] == cells["klasse"].max()).all()
+
+
+@pytest.mark.parametrize("args, code", [
+    (["--x-col", "x", "--y-col", "y"], "E-CRS-MISSING"),
+    (["--x-col", "x", "--y-col", "y", "--crs", "EPSG:28992", "--split", "2030-01-01"],
+     "E-INCIDENTS-EMPTY"),
+])
+def test_backtest_bad_input(risk_project, tmp_path, args, code):
+    csv = risk_project.parent / "data" / "incidenten.csv"
+    base = [str(csv), "--date-col", "datum"]
+    if "--split" not in args:
+        args = [*args, "--split", "2021-01-01"]
+    out = tmp_path / "bt.json"
+    res = _run("backtest", *base, *args, "--json", str(out))
+    assert res.exit_code == 2 and code in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
