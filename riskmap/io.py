@@ -32,6 +32,7 @@ from riskmap.grid import Grid
 __all__ = [
     "atomic_path",
     "is_synthetic",
+    "qml_categorized",
     "read_raster_to_grid",
     "read_vector",
     "write_geotiff",
@@ -296,6 +297,7 @@ def write_geotiff(
     tags: dict[str, str] | None = None,
     descriptions: list[str] | None = None,
     dtype: str = "float32",
+    colormap: dict[int, str] | None = None,
 ) -> Path:
     """Write bands (NaN = nodata) as a tiled, deflated GeoTIFF with overviews.
 
@@ -318,22 +320,90 @@ def write_geotiff(
             ds.update_tags(**tags)
         for i, d in enumerate(descriptions or [], start=1):
             ds.set_band_description(i, d)
+        if colormap:
+            ds.write_colormap(1, {k: tuple(int(c[j:j + 2], 16) for j in (1, 3, 5)) + (255,)
+                                  for k, c in colormap.items()})
         factors = [f for f in (2, 4, 8, 16) if min(grid.shape) // f >= 2]
         if factors:
-            ds.build_overviews(factors, Resampling.average)
-            ds.update_tags(ns="rio_overview", resampling="average")
+            method = Resampling.average if is_float else Resampling.mode
+            ds.build_overviews(factors, method)
+            ds.update_tags(ns="rio_overview", resampling=method.name)
     return Path(path)
 
 
 def write_gpkg(
     path: str | Path,
-    gdf: gpd.GeoDataFrame,
+    gdf: gpd.GeoDataFrame | dict[str, gpd.GeoDataFrame],
     *,
-    layer: str,
+    layer: str | None = None,
     metadata: dict[str, str] | None = None,
+    styles: dict[str, str] | None = None,
 ) -> Path:
-    """Write one layer to a new GeoPackage, atomically, with layer metadata."""
+    """Write layers to a new GeoPackage, atomically, with layer metadata and QGIS styles.
+
+    ``gdf`` is one frame (named ``layer``) or a dict of layer name → frame. ``styles`` maps a
+    layer name to a QGIS QML document, stored as that layer's default style in the
+    GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled.
+    """
+    layers = gdf if isinstance(gdf, dict) else {layer: gdf}
     with atomic_path(path) as tmp:
-        pyogrio.write_dataframe(gdf, tmp, layer=layer, driver="GPKG",
-                                layer_metadata=metadata or None)
+        for name, frame in layers.items():
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=tmp.exists(),
+                                    layer_metadata=metadata or None)
+        if styles:
+            _write_styles(tmp, styles, {n: f.geometry.name for n, f in layers.items()},
+                          stamp=(metadata or {}).get("RISKMAP_CREATED", ""))
     return Path(path)
+
+
+def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str, str], *,
+                  stamp: str) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
+            "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
+            "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
+            "update_time DATETIME)")
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
+                    "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        for name, qml in styles.items():
+            con.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                "owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'riskmap', '', ?)",
+                (name, geometry_columns.get(name, "geometry"), f"riskmap {name}", qml,
+                 "riskmap default style", stamp))
+        con.commit()
+    finally:
+        con.close()
+
+
+def qml_categorized(field: str, categories: list[tuple[int | str, str, str]], *,
+                    alpha: float = 0.8, outline: bool = False) -> str:
+    """A QGIS QML document: polygons coloured by the categories ``(value, label, #rrggbb)``."""
+    from xml.sax.saxutils import quoteattr
+
+    cats, syms = [], []
+    for i, (value, label, color) in enumerate(categories):
+        r, g, b = (int(color[k:k + 2], 16) for k in (1, 3, 5))
+        cats.append(f'<category value={quoteattr(str(value))} label={quoteattr(label)} '
+                    f'symbol="{i}" render="true"/>')
+        edge = "35,35,35,255" if outline else f"{r},{g},{b},255"
+        syms.append(
+            f'<symbol type="fill" name="{i}" alpha="{alpha}" clip_to_extent="1" force_rhr="0">'
+            '<layer class="SimpleFill" enabled="1" pass="0" locked="0"><Option type="Map">'
+            f'<Option name="color" type="QString" value="{r},{g},{b},255"/>'
+            f'<Option name="outline_color" type="QString" value="{edge}"/>'
+            '<Option name="outline_width" type="QString" value="0.2"/>'
+            '<Option name="style" type="QString" value="solid"/>'
+            '</Option></layer></symbol>')
+    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+            '<qgis version="3.28.0" styleCategories="Symbology">'
+            f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(field)} symbollevels="0" '
+            'enableorderby="0" forceraster="0">'
+            f'<categories>{"".join(cats)}</categories><symbols>{"".join(syms)}</symbols>'
+            "</renderer-v2></qgis>\n")

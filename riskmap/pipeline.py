@@ -340,6 +340,8 @@ def write_opportunity(
     """
     out_dir = Path(out_dir)
     check_outputs(out_dir, [m.code for m in maps], overwrite=overwrite)
+    from riskmap import styles
+
     prov = provenance(project)
     synthetic = sorted(k for k, v in prov["inputs"].items() if v.get("synthetic"))
     written: list[Path] = []
@@ -355,9 +357,13 @@ def write_opportunity(
         written.append(io.write_geotiff(
             folder / "opportunity.tif", bands, m.grid, tags=tags,
             descriptions=["gelegenheidsscore", *(f"score_{t}" for t in m.themes)]))
+        k = max(int(m.klasse.max()), 2)
+        style = io.qml_categorized("klasse", [(i, f"klasse {t}", c) for (i, c), t in zip(
+            styles.class_colors(k).items(), styles.class_labels(k).values(), strict=True)])
         written.append(io.write_gpkg(folder / "opportunity.gpkg", _cells_frame(m), layer="cells",
                                      metadata=tags | {"RISKMAP_LABELS": json.dumps(
-                                         m.labels, ensure_ascii=False)}))
+                                         m.labels, ensure_ascii=False)},
+                                     styles={"cells": style}))
         outline = region.municipalities.geometry.iloc[region.codes.index(m.code)]
         path = folder / "opportunity.png"
         _quicklook(m, outline, path)
@@ -563,7 +569,13 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
 
     out_dir = Path(out_dir)
     check_outputs(out_dir, [m.code for m in maps], overwrite=overwrite, files=RISK_FILES)
+    from riskmap import styles
+
     audience = meta["audience"]
+    classes = project.risk.classes
+    style = io.qml_categorized("klasse", [(i, f"risicoklasse {t}", c) for (i, c), t in zip(
+        styles.class_colors(classes).items(), styles.class_labels(classes).values(),
+        strict=True)])
     prov = provenance(project, audience=audience) | {"risk": meta}
     if project.risk.incidents and audience != "police":
         risk.check_public_meta(prov)
@@ -591,9 +603,11 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
         else:
             written.append(io.write_geotiff(
                 folder / "risk.tif", np.where(m.mask, m.klasse, np.nan), m.grid, tags=tags,
-                descriptions=["risicoklasse"], dtype="uint8", nodata=0))
+                descriptions=["risicoklasse"], dtype="uint8", nodata=0,
+                colormap=styles.class_colors(classes)))
         gdf = gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
-        written.append(io.write_gpkg(folder / "risk.gpkg", gdf, layer="cells", metadata=tags))
+        written.append(io.write_gpkg(folder / "risk.gpkg", gdf, layer="cells", metadata=tags,
+                                     styles={"cells": style}))
     return written
 
 
@@ -685,3 +699,150 @@ def write_backtest(result: dict, json_path: str | Path) -> list[Path]:
     png = json_path.with_suffix(".png")
     _plot_curves(result, png)
     return [json_path, png]
+
+
+# ----------------------------------------------------------------------------- overlay
+
+
+def overlay_maps(project: Project, *, municipalities: Iterable[str] = (),
+                 audience: str = "police", region: Region | None = None,
+                 progress: bool = False) -> tuple[Region, list, dict]:
+    """Opportunity × risk per municipality (:func:`riskmap.overlay.combine`) for an audience.
+
+    For ``partners`` and ``public`` the risk side is the k-suppressed one: cells resting on
+    fewer than k incidents count as low risk (little police information), so they can only
+    show up as ``blinde vlek``, never as ``prioriteit`` or ``risico``.
+    """
+    from riskmap import overlay, risk
+
+    if project.risk is None or project.opportunity is None:
+        raise ConfigError(f"{project.path}: the overlay needs both an [opportunity] and a "
+                          "[risk] table.", code="E-CONFIG-MISSING")
+    if audience not in risk.AUDIENCES:
+        raise PrivacyError(f"unknown audience {audience!r}; use police, partners or public.",
+                           code="E-PRIVACY-AUDIENCE")
+    region = region or load_region(project)
+    codes = region.select(list(municipalities))
+    _, omaps = opportunity_maps(project, municipalities=codes, region=region,
+                                progress=progress)
+    meta: dict = {"audience": audience}
+    if project.risk.layer is not None:
+        risk_region = _ready_layer(project, region)
+        meta["risk"] = {"source": "ready police risk layer"}
+    else:
+        surf, inc = risk_surface(project, region, progress=progress)
+        risk_region = np.nan_to_num(surf.score, nan=0.0)
+        meta["risk"] = {"source": "incidents", "settings": surf.settings.as_dict()}
+        if audience != "police":
+            if project.risk.k < risk.MIN_K:
+                raise PrivacyError(f"{project.path} [risk] k = {project.risk.k} is below the "
+                                   f"minimum of {risk.MIN_K}.", code="E-PRIVACY-K")
+            radius = risk.suppression_radius(surf.settings, region.grid.cell_size)
+            n = risk.support(risk._window(inc, surf.settings), region.grid, radius_m=radius)
+            risk_region = np.where(n < project.risk.k, 0.0, risk_region)
+            meta["k"] = project.risk.k
+            meta["suppression_radius_m"] = radius
+    overlays = []
+    for m in tqdm(omaps, desc="overlay", disable=not progress):
+        rows, cols = region.window(m.code)
+        overlays.append(overlay.combine(
+            m.score, risk_region[rows, cols], grid=m.grid, mask=m.mask, code=m.code,
+            name=m.name, contributions=m.contributions))
+    return region, overlays, meta
+
+
+OVERLAY_FILES = ("overlay.tif", "overlay.gpkg", "overlay.png")
+
+
+def _overlay_png(ov, outline, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    from riskmap import styles
+
+    colors = [styles.BIVARIATE_COLORS[i] for i in range(1, 10)]
+    fig = plt.figure(figsize=(8, 7), dpi=100)
+    ax = fig.add_axes([0.02, 0.02, 0.72, 0.9])
+    xmin, ymin, xmax, ymax = ov.grid.bounds
+    ax.imshow(np.ma.masked_equal(ov.bivariate, 0), cmap=ListedColormap(colors), vmin=0.5,
+              vmax=9.5, extent=(xmin, xmax, ymin, ymax), interpolation="nearest")
+    if len(ov.zones):
+        ov.zones[ov.zones["zone"] == 1].boundary.plot(ax=ax, color="#d7191c", linewidth=1.2)
+    gpd.GeoSeries([outline]).boundary.plot(ax=ax, color="black", linewidth=0.8)
+    ax.set_title(f"Gelegenheid × risico — {ov.name} ({ov.code})")
+    ax.set_axis_off()
+    leg = fig.add_axes([0.77, 0.55, 0.18, 0.18])
+    grid = np.arange(1, 10).reshape(3, 3)
+    leg.imshow(grid, cmap=ListedColormap(colors), vmin=0.5, vmax=9.5, origin="lower")
+    leg.set_xticks([0, 2], ["laag", "hoog"], fontsize=7)
+    leg.set_yticks([0, 2], ["laag", "hoog"], fontsize=7)
+    leg.set_xlabel("gelegenheid →", fontsize=8)
+    leg.set_ylabel("risico →", fontsize=8)
+    fig.text(0.77, 0.45, "rood omlijnd: prioriteitszone", fontsize=7)
+    fig.text(0.98, 0.01, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", ha="right", fontsize=7)
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, region: Region,
+                  meta: dict, overwrite: bool = False, progress: bool = False) -> list[Path]:
+    """Write ``overlay.tif`` (uint8 bivariate class with colour table), ``overlay.gpkg``
+    (layers ``cells`` and ``zones``, QGIS default styles) and ``overlay.png`` per
+    municipality, and the region's zone table ``zones_regio.csv``.
+    """
+    from riskmap import styles
+
+    out_dir = Path(out_dir)
+    check_outputs(out_dir, [o.code for o in overlays], overwrite=overwrite, files=OVERLAY_FILES)
+    audience = meta["audience"]
+    prov = provenance(project, audience=audience) | {"overlay": meta}
+    written: list[Path] = []
+    tables = []
+    cell_style = io.qml_categorized("bivariaat", [(k, styles.BIVARIATE_LABELS[k], c)
+                                                  for k, c in styles.BIVARIATE_COLORS.items()])
+    zone_style = io.qml_categorized("zone", [(k, n, styles.ZONE_COLORS[k])
+                                             for k, n in overlay_zones().items()], outline=True)
+    for ov in tqdm(overlays, desc="overlay schrijven", disable=not progress):
+        tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{ov.code} {ov.name}",
+                              "RISKMAP_TERCILE_BREAKS": json.dumps(ov.breaks)}
+        folder = out_dir / ov.code
+        written.append(io.write_geotiff(
+            folder / "overlay.tif", np.where(ov.mask, ov.bivariate, np.nan), ov.grid, tags=tags,
+            descriptions=["bivariaat"], dtype="uint8", nodata=0,
+            colormap=styles.BIVARIATE_COLORS))
+        rows, cols = np.nonzero(ov.mask)
+        names = np.array(["", *overlay_zones().values()], dtype=object)
+        cells = {"cell_id": ov.grid.cell_ids(rows, cols), "statcode": np.full(rows.size, ov.code),
+                 "gelegenheid": ov.opportunity_class[rows, cols].astype("int16"),
+                 "risico": ov.risk_class[rows, cols].astype("int16"),
+                 "bivariaat": ov.bivariate[rows, cols].astype("int16"),
+                 "zone": ov.zone[rows, cols].astype("int16"),
+                 "zone_naam": names[ov.zone[rows, cols]]}
+        if audience == "police":
+            cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
+        cells_gdf = gpd.GeoDataFrame(cells, geometry=ov.grid.cell_polygons(rows, cols),
+                                     crs=ov.grid.crs)
+        written.append(io.write_gpkg(folder / "overlay.gpkg",
+                                     {"cells": cells_gdf, "zones": ov.zones}, metadata=tags,
+                                     styles={"cells": cell_style, "zones": zone_style}))
+        outline = region.municipalities.geometry.iloc[region.codes.index(ov.code)]
+        _overlay_png(ov, outline, folder / "overlay.png")
+        written.append(folder / "overlay.png")
+        tables.append(pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name))
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    path = out_dir / "zones_regio.csv"
+    with io.atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    written.append(path)
+    return written
+
+
+def overlay_zones() -> dict[int, str]:
+    """Zone code → Dutch name."""
+    from riskmap.overlay import ZONES
+
+    return ZONES

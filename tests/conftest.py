@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -163,3 +164,38 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+RISK_TOML = """
+[risk]
+incidents = "data/incidenten.csv"
+date_column = "datum"
+x_column = "x"
+y_column = "y"
+crs = "EPSG:28992"
+type_column = "soort"
+k = 5
+"""
+
+
+def incidents_frame(seed=0, n=400):
+    """Clustered incidents in the test region, 2020-2021, plus a few isolated ones."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[151_500, 451_500], [153_000, 448_500], [150_800, 448_000]])
+    which = rng.integers(0, 3, n)
+    x = centres[which, 0] + rng.normal(0, 200, n)
+    y = centres[which, 1] + rng.normal(0, 200, n)
+    # three isolated incidents far from the clusters and from each other
+    x = np.concatenate([x, [153_700, 150_300, 152_600]])
+    y = np.concatenate([y, [453_000, 450_400, 447_300]])
+    dates = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 730, x.size), "D")
+    return pd.DataFrame({"datum": dates.strftime("%Y-%m-%d"), "x": x.round(1), "y": y.round(1),
+                         "soort": rng.choice(["drugslab", "hennep"], x.size)})
+
+
+@pytest.fixture
+def risk_project(tiny_project):
+    df = incidents_frame()
+    df.to_csv(tiny_project.parent / "data" / "incidenten.csv", index=False)
+    tiny_project.write_text(tiny_project.read_text() + RISK_TOML)
+    return tiny_project

@@ -13,7 +13,7 @@ import pytest
 import rasterio
 import shapely
 from click.testing import CliRunner
-from conftest import NOORD, ZUID
+from conftest import NOORD, ZUID, incidents_frame
 from pyproj import CRS
 
 from riskmap import risk
@@ -22,41 +22,6 @@ from riskmap.grid import Grid
 from riskmap.incidents import Incidents
 
 RD = CRS.from_epsg(28992)
-RISK_TOML = """
-[risk]
-incidents = "data/incidenten.csv"
-date_column = "datum"
-x_column = "x"
-y_column = "y"
-crs = "EPSG:28992"
-type_column = "soort"
-k = 5
-"""
-
-
-def _incidents(seed=0, n=400):
-    """Clustered incidents in the test region, 2020-2021, plus a few isolated ones."""
-    rng = np.random.default_rng(seed)
-    centres = np.array([[151_500, 451_500], [153_000, 448_500], [150_800, 448_000]])
-    which = rng.integers(0, 3, n)
-    x = centres[which, 0] + rng.normal(0, 200, n)
-    y = centres[which, 1] + rng.normal(0, 200, n)
-    # three isolated incidents far from the clusters and from each other
-    x = np.concatenate([x, [153_700, 150_300, 152_600]])
-    y = np.concatenate([y, [453_000, 450_400, 447_300]])
-    dates = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 730, x.size), "D")
-    return pd.DataFrame({"datum": dates.strftime("%Y-%m-%d"), "x": x.round(1), "y": y.round(1),
-                         "soort": rng.choice(["drugslab", "hennep"], x.size)})
-
-
-@pytest.fixture
-def risk_project(tiny_project):
-    df = _incidents()
-    df.to_csv(tiny_project.parent / "data" / "incidenten.csv", index=False)
-    tiny_project.write_text(tiny_project.read_text() + RISK_TOML)
-    return tiny_project
-
-
 def _run(*args):
     result = CliRunner().invoke(main, [*args, "--no-progress"] if args[0] == "risk" else args)
     if result.exception and not isinstance(result.exception, SystemExit):
@@ -71,7 +36,7 @@ def _inc(df):
 
 
 def test_surface_decay_weights_and_counts_by_hand():
-    df = _incidents(n=60)
+    df = incidents_frame(n=60)
     inc = _inc(df)
     grid = Grid.from_bounds(149_000, 446_000, 155_000, 455_000, cell_size=100)
     mask = np.ones(grid.shape, dtype=bool)
@@ -90,7 +55,7 @@ def test_surface_decay_weights_and_counts_by_hand():
 
 
 def test_window_and_reference_select_the_past_only():
-    inc = _inc(_incidents(n=100))
+    inc = _inc(incidents_frame(n=100))
     grid = Grid.from_bounds(149_000, 446_000, 155_000, 455_000, cell_size=100)
     st = risk.RiskSettings(bandwidth_m=0, window_days=90, reference="2021-01-01")
     surf = risk.surface(inc, grid, mask=np.ones(grid.shape, bool), settings=st)
@@ -100,7 +65,7 @@ def test_window_and_reference_select_the_past_only():
 
 
 def test_choose_settings_uses_training_only_and_follows_parsimony():
-    inc = _inc(_incidents(n=600))
+    inc = _inc(incidents_frame(n=600))
     grid = Grid.from_bounds(149_000, 446_000, 155_000, 455_000, cell_size=100)
     mask = np.ones(grid.shape, bool)
     st, table = risk.choose_settings(inc, grid, mask=mask, folds=2)
@@ -256,7 +221,7 @@ def test_backtest_on_real_data_riskmap_at_least_as_good(args, crs, tmp_path):
     assert math.isfinite(d["results"]["riskmap"]["0.05"]["pai"])
 
 
-def test_validate_reads_the_incidents(risk_project):
+def test_validate_reads_theincidents_frame(risk_project):
     res = _run("validate", str(risk_project))
     assert res.exit_code == 0, res.output
     assert "risk: 403 incidents from 2020-" in res.stdout

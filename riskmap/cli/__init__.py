@@ -12,6 +12,7 @@ from riskmap.cli.backtest import backtest
 from riskmap.cli.demo import demo
 from riskmap.cli.opportunity import opportunity
 from riskmap.cli.options import setup_logging
+from riskmap.cli.overlay import overlay
 from riskmap.cli.risk import risk
 from riskmap.cli.validate import validate
 
@@ -29,5 +30,6 @@ main.add_command(validate)
 main.add_command(demo)
 main.add_command(risk)
 main.add_command(backtest)
+main.add_command(overlay)
 
 __all__ = ["main"]

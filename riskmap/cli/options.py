@@ -29,6 +29,13 @@ progress_opt = click.option(
     help="Show progress bars on stderr.")
 
 
+audience_opt = click.option(
+    "--audience", type=click.Choice(["police", "partners", "public"]), default="police",
+    show_default=True,
+    help="Who the output is for: partners and public get classes only, with cells resting on "
+         "fewer than k incidents treated as low risk / little information.")
+
+
 def friendly_errors(fn):
     """Turn a RiskmapError into one message on stderr and exit code 2 (no traceback)."""
 
