@@ -87,7 +87,8 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
     from riskmap import config, pipeline
 
     municipalities = list(municipalities)
-    existing = sorted([*Path(out).glob("*/opportunity.*"), *Path(out).glob("*/risk.*")])
+    existing = sorted([*Path(out).glob("*/opportunity.*"), *Path(out).glob("*/risk.*"),
+                       *Path(out).glob("*/overlay.*")])
     if existing and not overwrite:  # before the data are rewritten
         pipeline.check_outputs(out, [p.parent.name for p in existing], overwrite=False,
                                files=(existing[0].name,))
@@ -100,11 +101,18 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
     written = pipeline.write_opportunity(maps, out, project=project, region=region,
                                          overwrite=overwrite, progress=progress)
     # risk maps as the municipalities get them: classes only, k-suppressed
+    surface = pipeline.risk_surface(project, region, progress=progress)
     region, rmaps, meta = pipeline.risk_maps(project, municipalities=municipalities,
                                              audience="partners", region=region,
-                                             progress=progress)
+                                             progress=progress, surface=surface)
     written += pipeline.write_risk(rmaps, out, project=project, meta=meta, overwrite=overwrite,
                                    progress=progress)
+    region, overlays, ometa = pipeline.overlay_maps(project, municipalities=municipalities,
+                                                    audience="partners", region=region,
+                                                    progress=progress, opportunity_maps_=maps,
+                                                    surface=surface)
+    written += pipeline.write_overlay(overlays, out, project=project, region=region,
+                                      meta=ometa, overwrite=overwrite, progress=progress)
     return [path, *written]
 
 

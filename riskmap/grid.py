@@ -232,11 +232,16 @@ class Region:
             | (m["name"].str.lower() == key_l).to_numpy()
         )
         if hit.size == 0:
-            sample = ", ".join(f"{c} ({n})" for c, n in zip(m["code"][:8], m["name"][:8],
-                                                              strict=True))
+            import difflib
+
+            options = {**{c.lower(): i for i, c in enumerate(m["code"])},
+                       **{n.lower(): i for i, n in enumerate(m["name"])}}
+            near = difflib.get_close_matches(key_l, list(options), n=4, cutoff=0.5)
+            idx = list(dict.fromkeys(options[k] for k in near)) or list(range(min(8, len(m))))
+            shown = ", ".join(f"{m['code'].iloc[i]} ({m['name'].iloc[i]})" for i in idx)
+            lead = "did you mean" if near else "use a code or a name from the region, e.g."
             raise InputError(
-                f"municipality {key!r} is not in the region {self.source}. Use a code or a "
-                f"name from the region, e.g. {sample}{' …' if len(m) > 8 else ''}.",
+                f"municipality {key!r} is not in the region {self.source}; {lead} {shown}?",
                 code="E-REGION-MUNICIPALITY",
             )
         return int(hit[0])

@@ -477,14 +477,15 @@ def _ready_layer(project: Project, region: Region) -> np.ndarray:
 
 
 def risk_maps(project: Project, *, municipalities: Iterable[str] = (), audience: str = "police",
-              region: Region | None = None, progress: bool = False
+              region: Region | None = None, progress: bool = False, surface=None
               ) -> tuple[Region, list[RiskMap], dict]:
     """Risk maps per municipality for ``audience`` from the project's ``[risk]`` table.
 
     The region surface is computed once with the halo and cut per municipality, so that
     municipal borders do not cut hot spots. Classes are quantiles of the score within each
     municipality; for ``partners`` and ``public`` cells resting on fewer than ``k`` incidents
-    are merged into the lowest class and only classes are kept.
+    are merged into the lowest class and only classes are kept. ``surface`` takes a
+    ``(RiskSurface, Incidents)`` pair from :func:`risk_surface` to avoid computing it again.
     """
     from riskmap import opportunity, risk
 
@@ -507,7 +508,7 @@ def risk_maps(project: Project, *, municipalities: Iterable[str] = (), audience:
         score_region = _ready_layer(project, region)
         meta = {"source": "ready police risk layer", "file": spec.layer.file}
     else:
-        surf, inc = risk_surface(project, region, progress=progress)
+        surf, inc = surface or risk_surface(project, region, progress=progress)
         score_region = np.where(np.isnan(surf.score), 0.0, surf.score)
         meta = {"source": "incidents", "settings": surf.settings.as_dict(),
                 "chosen": surf.info["chosen"]}
@@ -706,12 +707,14 @@ def write_backtest(result: dict, json_path: str | Path) -> list[Path]:
 
 def overlay_maps(project: Project, *, municipalities: Iterable[str] = (),
                  audience: str = "police", region: Region | None = None,
-                 progress: bool = False) -> tuple[Region, list, dict]:
+                 progress: bool = False, opportunity_maps_=None, surface=None
+                 ) -> tuple[Region, list, dict]:
     """Opportunity × risk per municipality (:func:`riskmap.overlay.combine`) for an audience.
 
     For ``partners`` and ``public`` the risk side is the k-suppressed one: cells resting on
     fewer than k incidents count as low risk (little police information), so they can only
-    show up as ``blinde vlek``, never as ``prioriteit`` or ``risico``.
+    show up as ``blinde vlek``, never as ``prioriteit`` or ``risico``. Already computed
+    opportunity maps and risk surface can be passed in.
     """
     from riskmap import overlay, risk
 
@@ -723,14 +726,14 @@ def overlay_maps(project: Project, *, municipalities: Iterable[str] = (),
                            code="E-PRIVACY-AUDIENCE")
     region = region or load_region(project)
     codes = region.select(list(municipalities))
-    _, omaps = opportunity_maps(project, municipalities=codes, region=region,
-                                progress=progress)
+    omaps = opportunity_maps_ or opportunity_maps(project, municipalities=codes,
+                                                  region=region, progress=progress)[1]
     meta: dict = {"audience": audience}
     if project.risk.layer is not None:
         risk_region = _ready_layer(project, region)
         meta["risk"] = {"source": "ready police risk layer"}
     else:
-        surf, inc = risk_surface(project, region, progress=progress)
+        surf, inc = surface or risk_surface(project, region, progress=progress)
         risk_region = np.nan_to_num(surf.score, nan=0.0)
         meta["risk"] = {"source": "incidents", "settings": surf.settings.as_dict()}
         if audience != "police":

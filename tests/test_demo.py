@@ -40,6 +40,12 @@ def test_demo_writes_data_project_and_maps(demo_out):
         assert list(cells.columns) == ["cell_id", "statcode", "klasse", "geometry"]
         with rasterio.open(demo_out / code / "risk.tif") as ds:
             assert ds.tags()["RISKMAP_AUDIENCE"] == "partners"
+    for code in CODES:  # the combined map, styled for QGIS
+        assert (demo_out / code / "overlay.tif").exists()
+        zones = gpd.read_file(demo_out / code / "overlay.gpkg", layer="zones")
+        assert set(zones["zone_naam"]) <= {"prioriteit", "blinde vlek", "risico"}
+    table = pd.read_csv(demo_out / "zones_regio.csv")
+    assert set(table["statcode"]) <= set(CODES)
     inc = pd.read_csv(demo_out / "data" / "demo" / "politie_incidenten.csv")
     assert len(inc) > 1000 and set(inc["soort"]) <= {"hennepkwekerij", "drugslab",
                                                      "drugsafval", "signaal"}

@@ -108,6 +108,10 @@ def test_select_by_code_or_name_and_unknown_lists_choices():
     assert region.select([]) == ["GM9001", "GM9002"]
     with pytest.raises(InputError, match=r"GM9001 \(Noord\)"):
         region.select(["Atlantis"])
+    with pytest.raises(InputError, match=r"did you mean GM9001 \(Noord\)\?"):
+        region.select(["Nord"])
+    with pytest.raises(InputError, match=r"did you mean GM9002 \(Zuid\)"):
+        region.select(["GM9020"])
 
 
 def test_region_input_errors():
