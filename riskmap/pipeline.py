@@ -772,8 +772,9 @@ def _overlay_png(ov, outline, path: Path) -> None:
     xmin, ymin, xmax, ymax = ov.grid.bounds
     ax.imshow(np.ma.masked_equal(ov.bivariate, 0), cmap=ListedColormap(colors), vmin=0.5,
               vmax=9.5, extent=(xmin, xmax, ymin, ymax), interpolation="nearest")
-    if len(ov.zones):
-        ov.zones[ov.zones["zone"] == 1].boundary.plot(ax=ax, color="#d7191c", linewidth=1.2)
+    prio = ov.zones[ov.zones["zone"] == 1]
+    if len(prio):
+        prio.boundary.plot(ax=ax, color="#d7191c", linewidth=1.2)
     gpd.GeoSeries([outline]).boundary.plot(ax=ax, color="black", linewidth=0.8)
     ax.set_title(f"Gelegenheid × risico — {ov.name} ({ov.code})")
     ax.set_axis_off()

@@ -352,7 +352,7 @@ def _check_privacy(audience: str, layers: Iterable[RasterLayer],
         for what, text in (("zone field", column), ("zone alias", alias)):
             low = str(text).lower()
             words = [w for w in FORBIDDEN_WORDS if w in low]
-            if low in FORBIDDEN_FIELDS and low not in words:
+            if what == "zone field" and low in FORBIDDEN_FIELDS and low not in words:
                 words.append(low)
             if words:
                 found.append(f"{what} {text!r} ({', '.join(words)})")
