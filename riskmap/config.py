@@ -204,6 +204,8 @@ class RegionSpec(_Strict):
     cell_size: Annotated[float, Field(gt=0)] = 100.0
     crs: str = "EPSG:28992"
     halo_m: Annotated[float, Field(ge=0)] = 1000.0
+    buurten: str | None = None               # optional neighbourhood outlines for the maps
+    buurten_municipality_column: str = "gmCode"
 
 
 class OpportunitySpec(_Strict):

@@ -32,6 +32,7 @@ municipalities = "data/gemeenten_2021.geojson"
 id_column = "statcode"
 name_column = "statnaam"
 cell_size = 100
+buurten = "data/buurten_2021.geojson"   # outlines for the HTML maps (14 of 39 municipalities)
 
 [opportunity]
 layers = ["layers/buitengebied.toml", "layers/bedrijventerreinen.toml"]
@@ -88,7 +89,7 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
 
     municipalities = list(municipalities)
     existing = sorted([*Path(out).glob("*/opportunity.*"), *Path(out).glob("*/risk.*"),
-                       *Path(out).glob("*/overlay.*")])
+                       *Path(out).glob("*/overlay.*"), *Path(out).glob("*/kaart.html")])
     if existing and not overwrite:  # before the data are rewritten
         pipeline.check_outputs(out, [p.parent.name for p in existing], overwrite=False,
                                files=(existing[0].name,))
@@ -113,6 +114,11 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
                                                     surface=surface)
     written += pipeline.write_overlay(overlays, out, project=project, region=region,
                                       meta=ometa, overwrite=overwrite, progress=progress)
+    # one HTML page per municipality (offline: works where CDNs are blocked) and an index
+    written += pipeline.html_maps(project, out, municipalities=municipalities,
+                                  audience="partners", offline=True, region=region,
+                                  overwrite=overwrite, progress=progress,
+                                  opportunity_maps_=maps, surface=surface)
     return [path, *written]
 
 

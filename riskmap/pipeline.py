@@ -850,3 +850,121 @@ def overlay_zones() -> dict[int, str]:
     from riskmap.overlay import ZONES
 
     return ZONES
+
+
+# ----------------------------------------------------------------------------- HTML maps
+
+MAP_FILES = ("kaart.html",)
+
+
+def _zone_display(ov, labels: dict[str, str]) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """The zone columns a page may show, formatted in Dutch, and their aliases."""
+    z = ov.zones
+    contrib = [c for c in z.columns if c.startswith("gem_")]
+    top = []
+    if contrib and len(z):
+        values = z[contrib].to_numpy(dtype=float)
+        order = np.argsort(-values, axis=1)[:, :3]
+        for row, idx in zip(values, order, strict=True):
+            top.append("; ".join(f"{labels.get(contrib[i][4:], contrib[i][4:])} "
+                                 f"({row[i]:.2f})".replace(".", ",") for i in idx
+                                 if row[i] > 0))
+    else:
+        top = [""] * len(z)
+    shown = gpd.GeoDataFrame({
+        "zone_naam": z["zone_naam"].astype(str),
+        "oppervlakte": [f"{v:,.0f} ha".replace(",", ".") for v in z["oppervlakte_ha"]],
+        "aandeel": [f"{100 * v:.1f} %".replace(".", ",") for v in z["aandeel_gemeente"]],
+        "indicatoren": top,
+    }, geometry=z.geometry.values, crs=z.crs)
+    fields = {"zone_naam": "Zone", "oppervlakte": "Oppervlakte",
+              "aandeel": "Aandeel van de gemeente",
+              "indicatoren": "Grootste bijdragen aan de gelegenheid"}
+    return shown, fields
+
+
+def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable[str] = (),
+              audience: str = "partners", offline: bool = False, tiles: str = "grijs",
+              region: Region | None = None, overwrite: bool = False, progress: bool = False,
+              opportunity_maps_=None, surface=None) -> list[Path]:
+    """Write ``<out>/<statcode>/kaart.html`` per municipality and ``<out>/index.html``.
+
+    Layers: opportunity classes, risk classes as the audience may see them, the bivariate
+    overlay with its 3 × 3 legend and the zones with popups (whitelisted, escaped columns).
+    """
+    from riskmap import __version__, styles, webmap
+
+    region = region or load_region(project)
+    codes = region.select(list(municipalities))
+    out_dir = Path(out_dir)
+    check_outputs(out_dir, codes, overwrite=overwrite, files=MAP_FILES)
+    omaps = opportunity_maps_ or opportunity_maps(project, municipalities=codes, region=region,
+                                                  progress=progress)[1]
+    if project.risk is not None and project.risk.layer is None and surface is None:
+        surface = risk_surface(project, region, progress=progress)
+    rmaps = overlays = None
+    if project.risk is not None:
+        _, rmaps, _ = risk_maps(project, municipalities=codes, audience=audience,
+                                region=region, surface=surface)
+        _, overlays, _ = overlay_maps(project, municipalities=codes, audience=audience,
+                                      region=region, opportunity_maps_=omaps, surface=surface)
+    buurten = None
+    if project.region.buurten:
+        buurten = io.read_vector(project.path_of(project.region.buurten), crs=region.grid.crs,
+                                 columns=[project.region.buurten_municipality_column],
+                                 what=f"{project.path} [region] buurten")
+    prov = provenance(project, audience=audience)
+    synthetic = any(v.get("synthetic") for v in prov["inputs"].values())
+    settings = ""
+    if surface is not None:
+        st = surface[0].settings
+        settings = (f"bandbreedte {st.bandwidth_m:g} m, halfwaardetijd "
+                    f"{st.half_life_days or 'geen'}, venster {st.window_days or 'alles'}")
+    footer = {
+        "riskmap": __version__,
+        "gemaakt": prov["created"],
+        "doelgroep": audience,
+        "cel": f"{project.region.cell_size:g} m",
+        "k": str(project.risk.k) if project.risk else "",
+        "instellingen risico": settings,
+        "configuratie": prov["config_sha256"][:12],
+        "bronnen": "Gemeentegrenzen CBS/PDOK 2021" + (
+            "; SYNTHETISCHE demo-gegevens" if synthetic else ""),
+    }
+    footer = {k: v for k, v in footer.items() if v}
+    written: list[Path] = []
+    entries = []
+    for i, m in enumerate(tqdm(omaps, desc="kaarten (html)", disable=not progress)):
+        k_opp = max(int(m.klasse.max()), 2)
+        layers = [webmap.RasterLayer(name="Gelegenheid (klasse)", classes=m.klasse,
+                                     grid=m.grid, colors=styles.class_colors(k_opp),
+                                     legend=styles.class_labels(k_opp))]
+        zones = fields = biv = None
+        if rmaps is not None:
+            k_risk = project.risk.classes
+            layers.append(webmap.RasterLayer(name="Risico (klasse)", classes=rmaps[i].klasse,
+                                             grid=rmaps[i].grid,
+                                             colors=styles.class_colors(k_risk),
+                                             legend=styles.class_labels(k_risk), show=False))
+            ov = overlays[i]
+            biv = webmap.RasterLayer(name="Gelegenheid × risico", classes=ov.bivariate,
+                                     grid=ov.grid, colors=styles.BIVARIATE_COLORS,
+                                     legend=styles.BIVARIATE_LABELS)
+            labels = {c: m.labels[c] for c in m.labels}
+            zones, fields = _zone_display(ov, labels)
+        outline = region.municipalities.iloc[[region.codes.index(m.code)]]
+        bu = None
+        if buurten is not None:
+            col = project.region.buurten_municipality_column
+            bu = buurten[buurten[col] == m.code][["geometry"]]
+            bu = bu if len(bu) else None
+        html = webmap.municipality_page(
+            title=f"{m.name} — gelegenheid en risico", outline=outline[["geometry"]],
+            layers=layers, zones=zones, zone_fields=fields, bivariate=biv, buurten=bu,
+            footer=footer, audience=audience, offline=offline, tiles=tiles)
+        written.append(webmap.write_page(out_dir / m.code / "kaart.html", html))
+        entries.append((m.code, m.name, f"{m.code}/kaart.html"))
+    index = webmap.index_page(title=f"{project.project.name} — kaarten per gemeente",
+                              entries=entries, footer=footer, offline=offline)
+    written.append(webmap.write_page(out_dir / "index.html", index))
+    return written

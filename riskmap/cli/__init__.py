@@ -10,6 +10,7 @@ import click
 
 from riskmap.cli.backtest import backtest
 from riskmap.cli.demo import demo
+from riskmap.cli.map import map_
 from riskmap.cli.opportunity import opportunity
 from riskmap.cli.options import setup_logging
 from riskmap.cli.overlay import overlay
@@ -31,5 +32,6 @@ main.add_command(demo)
 main.add_command(risk)
 main.add_command(backtest)
 main.add_command(overlay)
+main.add_command(map_)
 
 __all__ = ["main"]
