@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import time
 import warnings
@@ -33,19 +32,11 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+from timing import median_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from riskmap.hotspots import band_kernel, gistar  # noqa: E402
-
-
-def median_time(fn, repeat: int = 3):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def make_counts(size: int, seed: int = 42) -> np.ndarray:

@@ -17,21 +17,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import time
 
 import numpy as np
-
-
-def median_time(fn, repeat: int = 3):
-    """Median wall time of ``repeat`` calls of ``fn`` and its last result."""
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+from timing import median_time
 
 
 def clustered_points(rng, n, bounds, *, clusters=300):

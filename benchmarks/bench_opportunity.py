@@ -20,25 +20,18 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from timing import median_time
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 
-def median_time(fn, repeat: int = 3):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def ensure_data(scale: float) -> Path:
