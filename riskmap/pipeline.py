@@ -919,7 +919,8 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
     if surface is not None:
         st = surface[0].settings
         settings = (f"bandbreedte {st.bandwidth_m:g} m, halfwaardetijd "
-                    f"{st.half_life_days or 'geen'}, venster {st.window_days or 'alles'}")
+                    f"{f'{st.half_life_days:g} dagen' if st.half_life_days else 'geen'}, "
+                    f"venster {f'{st.window_days:g} dagen' if st.window_days else 'alles'}")
     footer = {
         "riskmap": __version__,
         "gemaakt": prov["created"],

@@ -1,0 +1,292 @@
+"""riskmap.webmap in a real browser: Debian's headless Chromium, driven by Playwright.
+
+The pages are offline with ``tiles="none"``, opened from ``file://``: the browser may load
+nothing but the page itself and ``data:`` URLs. Every test fails — it does not skip — when
+Chromium is missing (``apt-get install -y chromium chromium-driver``; ``.ci/run`` installs it).
+Screenshots go to ``tmp_path`` and are copied to ``$RISKMAP_ARTIFACTS`` (default
+``test-artifacts/`` in the working directory).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from riskmap.grid import Grid
+from riskmap.webmap import (
+    BIVARIATE_COLORS,
+    KLASSE_COLORS,
+    RasterLayer,
+    index_page,
+    municipality_page,
+    write_page,
+)
+
+CHROMIUM = os.environ.get("RISKMAP_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RD = "EPSG:28992"
+KLASSE = dict(enumerate(KLASSE_COLORS, 1))
+LEGEND = {1: "1 (laag)", 2: "2", 3: "3", 4: "4", 5: "5 (hoog)"}
+LOCAL = ("file:", "data:", "about:", "blob:")
+
+#: Payloads that set window.__xss or call alert/confirm/prompt if they ever run.
+PAYLOADS = [
+    '<img src=x onerror="window.__xss=1">',
+    "<svg onload=alert(2)>",
+    "</script><script>window.__xss=3</script>",
+    "${window.__xss=4}",
+    "`+(window.__xss=5)+`",
+    "'-confirm(6)-'",
+    '"><img src=x onerror=prompt(7)>',
+    "{{ 7*7 }}{% if 1 %}JINJA{% endif %}",
+    "\\u003cimg src=x onerror=alert(8)\\u003e",
+]
+
+
+def payload(tag: str) -> str:
+    return tag + " " + " ".join(PAYLOADS)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}. Install Debian's chromium: "
+                    "apt-get update && apt-get install -y chromium chromium-driver "
+                    "(.ci/run does this), or set RISKMAP_CHROMIUM to its path.")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - playwright is in the dev extras
+        pytest.fail("playwright is not installed: pip install -e '.[dev]'")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=ARGS,
+            viewport={"width": 1200, "height": 800}, offline=True)
+        yield context
+        context.close()
+
+
+class Session:
+    """One page with everything it logs, requests and pops up."""
+
+    def __init__(self, context, tmp_path: Path) -> None:
+        self.page = context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.tmp_path = tmp_path
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
+                     else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def open(self, html: str, name: str = "kaart.html") -> None:
+        path = write_page(self.tmp_path / name, html)
+        self.page.goto(path.as_uri())
+        self.page.wait_for_load_state("load")
+
+    def screenshot(self, name: str) -> Path:
+        shot = self.tmp_path / name
+        self.page.screenshot(path=str(shot))
+        artifacts = Path(os.environ.get("RISKMAP_ARTIFACTS", "test-artifacts"))
+        artifacts.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(shot, artifacts / name)
+        return shot
+
+    def remote_requests(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(LOCAL)]
+
+    def map_name(self) -> str:
+        return self.page.eval_on_selector(".folium-map", "e => e.id")
+
+    def point_of(self, lat: float, lon: float, *, interactive: bool = True) -> list[float]:
+        """Page coordinates of (lat, lon) once the map has settled (fitBounds may animate)."""
+        handle = self.page.wait_for_function(
+            "([name, lat, lon, interactive]) => { const m = window[name];"
+            " if (!m || m._animatingZoom) return false;"
+            " const p = m.latLngToContainerPoint([lat, lon]);"
+            " const r = m.getContainer().getBoundingClientRect();"
+            " const x = r.left + p.x, y = r.top + p.y;"
+            " const e = document.elementFromPoint(x, y);"
+            " if (interactive && !(e && e.classList.contains('leaflet-interactive'))) return false;"
+            " return [x, y]; }", arg=[self.map_name(), lat, lon, interactive])
+        return handle.json_value()
+
+    def click_latlon(self, lat: float, lon: float) -> None:
+        self.page.mouse.click(*self.point_of(lat, lon))
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def session(browser, tmp_path):
+    s = Session(browser, tmp_path)
+    yield s
+    s.close()
+
+
+def make_page(*, zone_names=("Bedrijventerrein <b>De Vaart</b> & co", "Buitengebied Noord"),
+              text=lambda tag, default: default) -> tuple[str, gpd.GeoDataFrame]:
+    grid = Grid.from_bounds(150_000, 450_000, 153_000, 452_000, cell_size=100)
+    rng = np.random.default_rng(3)
+    opp = RasterLayer(text("LAYER-OPP", "Gelegenheid (klasse)"),
+                      rng.integers(1, 6, grid.shape), grid, KLASSE,
+                      {k: text(f"LEGEND-{k}", v) for k, v in LEGEND.items()})
+    risk = RasterLayer(text("LAYER-RISK", "Risico (klasse)"), rng.integers(1, 6, grid.shape),
+                       grid, KLASSE, LEGEND, show=False)
+    biv = RasterLayer(text("LAYER-BIV", "Gelegenheid × risico"),
+                      rng.integers(1, 10, grid.shape), grid, BIVARIATE_COLORS,
+                      {k: text(f"BIV-{k}", f"klasse {k}") for k in range(1, 10)}, opacity=0.5)
+    outline = gpd.GeoDataFrame(geometry=[shapely.box(150_050, 450_050, 152_950, 451_950)],
+                               crs=RD)
+    zones = gpd.GeoDataFrame(
+        {"naam": list(zone_names), "klasse": [5, 3], "geheim": ["GEHEIM-123"] * 2},
+        geometry=[shapely.box(150_300, 450_300, 151_100, 451_100),
+                  shapely.box(151_600, 450_600, 152_600, 451_600)], crs=RD)
+    buurten = gpd.GeoDataFrame(geometry=[shapely.box(150_050, 450_050, 151_500, 451_950)],
+                               crs=RD)
+    html = municipality_page(
+        title=text("TITLE", "Gelegenheids- en risicokaart Testdorp"), outline=outline,
+        layers=[opp, risk], bivariate=biv, zones=zones,
+        zone_fields={"naam": text("ALIAS-NAAM", "Naam"), "klasse": text("ALIAS-K", "Klasse")},
+        buurten=buurten,
+        footer={text("FOOT-K", "versie"): text("FOOT-V", "riskmap 0.1.0"), "datum": "2024-05-01"},
+        audience="partners", offline=True, tiles="none")
+    return html, zones.to_crs(4326)
+
+
+def visible_overlays(session: Session) -> int:
+    return session.page.locator("img.leaflet-image-layer").evaluate_all(
+        "els => els.filter(e => e.isConnected && e.offsetParent !== null"
+        " && getComputedStyle(e).display !== 'none').length")
+
+
+def test_page_renders_without_errors_or_requests(session):
+    html, _ = make_page()
+    session.open(html)
+    page = session.page
+    assert page.locator(".folium-map.leaflet-container").is_visible()
+    assert page.locator("#rm-title").inner_text() == "Gelegenheids- en risicokaart Testdorp"
+    assert page.locator("#rm-legends").is_visible()
+    assert page.locator("#rm-legend-0").is_visible()  # Gelegenheid, shown
+    assert not page.locator("#rm-legend-1").is_visible()  # Risico starts hidden
+    assert page.locator("#rm-legend-bivariate").is_visible()
+    assert page.locator("#rm-legend-bivariate .rm-cell").count() == 9
+    box = page.locator("#rm-legend-bivariate .rm-bivar").bounding_box()
+    assert box["width"] >= 60 and box["height"] >= 60  # a real 3 x 3 grid, not a line
+    assert "Doelgroep: partners" in page.locator("#rm-footer").inner_text()
+    assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+    assert page.locator(".leaflet-control-measure").count() == 1
+    assert page.locator(".leaflet-control-scale").is_visible()
+    assert page.locator("path.leaflet-interactive").count() == 2  # the zones
+    assert visible_overlays(session) == 2
+    session.screenshot("webmap_page.png")
+    assert session.errors == []
+    assert session.remote_requests() == []
+    assert session.dialogs == []
+
+
+def test_layer_control_toggles_overlays_and_legends(session):
+    html, _ = make_page()
+    session.open(html)
+    page = session.page
+
+    def checkbox(name):
+        return page.locator(".leaflet-control-layers-overlays label", has_text=name
+                            ).locator("input")
+
+    assert visible_overlays(session) == 2
+    checkbox("Gelegenheid (klasse)").click()
+    assert visible_overlays(session) == 1
+    assert not page.locator("#rm-legend-0").is_visible()
+    checkbox("Risico (klasse)").click()
+    assert visible_overlays(session) == 2
+    assert page.locator("#rm-legend-1").is_visible()
+    checkbox("Gelegenheid × risico").click()
+    assert visible_overlays(session) == 1
+    assert not page.locator("#rm-legend-bivariate").is_visible()
+    checkbox("Gelegenheid (klasse)").click()
+    assert visible_overlays(session) == 2
+    session.screenshot("webmap_toggled.png")
+    assert session.errors == []
+
+
+def test_clicking_a_zone_opens_its_popup_with_escaped_text(session):
+    html, zones = make_page()
+    session.open(html)
+    c = zones.geometry.iloc[0].centroid
+    session.click_latlon(c.y, c.x)
+    popup = session.page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible")
+    text = popup.inner_text()
+    assert "Bedrijventerrein <b>De Vaart</b> & co" in text  # shown as text, not markup
+    assert popup.locator("b").count() == 0
+    assert "Naam" in text and "Klasse" in text and "5" in text
+    assert "GEHEIM" not in session.page.content()
+    session.screenshot("webmap_popup.png")
+    assert session.errors == []
+
+
+def test_xss_payloads_in_every_field_do_not_run(session):
+    html, zones = make_page(zone_names=(payload("ZONE-1"), payload("ZONE-2")),
+                            text=lambda tag, default: payload(tag))
+    session.open(html)
+    page = session.page
+    shown = []  # (expected text, text on the page)
+    # open both popups and the tooltip, toggle every layer: everything that renders text
+    for i in range(2):
+        session.page.evaluate(f"window['{session.map_name()}'].closePopup()")
+        c = zones.geometry.iloc[i].centroid
+        session.click_latlon(c.y, c.x)
+        page.locator(".leaflet-popup-content").wait_for(state="visible")
+        shown.append((payload(f"ZONE-{i + 1}"), page.locator(".leaflet-popup-content")
+                      .inner_text()))
+    session.page.evaluate(f"window['{session.map_name()}'].closePopup()")
+    c = zones.geometry.iloc[0].centroid
+    page.mouse.move(*session.point_of(c.y, c.x))  # the tooltip
+    page.locator(".leaflet-tooltip").wait_for(state="visible")
+    shown.append((payload("ZONE-1"), page.locator(".leaflet-tooltip").inner_text()))
+    for label in page.locator(".leaflet-control-layers-overlays label input").all():
+        label.click()
+        label.click()
+    page.hover("#rm-legend-bivariate .rm-cell >> nth=0")
+    page.wait_for_timeout(300)
+    session.screenshot("webmap_xss.png")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert session.dialogs == []
+    for expected, text in shown:  # the payloads are shown as text
+        assert expected in text
+    assert page.locator("#rm-title").inner_text() == payload("TITLE")
+    assert payload("FOOT-K") in page.locator("#rm-footer").inner_text()
+    assert payload("LAYER-OPP") in page.locator(".leaflet-control-layers").inner_text()
+    assert "JINJA" in page.content() and "{{ 7*7 }}" in page.locator("#rm-title").inner_text()
+    assert session.remote_requests() == []
+    # an injected <img src=x> would have requested file:///…/x
+    assert not [u for u in session.requests if u.endswith("/x")]
+    assert session.errors == []
+
+    # the index page too
+    index = index_page(title=payload("INDEX"),
+                       entries=[(payload("CODE"), payload("NAME"), "kaart.html")],
+                       footer={payload("K"): payload("V")})
+    session.open(index, "index.html")
+    assert page.locator("h1").inner_text() == payload("INDEX")
+    page.locator("a").first.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/kaart.html")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert session.dialogs == []
