@@ -72,6 +72,7 @@ from PIL import Image
 from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from riskmap import styles
 from riskmap.errors import ConfigError, CRSError, InputError, PrivacyError
 from riskmap.grid import Grid
 from riskmap.io import atomic_path
@@ -90,16 +91,12 @@ __all__ = [
     "write_page",
 ]
 
-#: Five sequential class colours, 1 = laag … 5 = hoog (ColorBrewer YlOrRd).
-KLASSE_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+#: Five sequential class colours, 1 = laag … 5 = hoog (ColorBrewer YlOrRd; riskmap.styles).
+KLASSE_COLORS = tuple(styles.class_colors(5).values())
 
-#: Colours of the 3 × 3 bivariate classes, class = 3 * (risk - 1) + opportunity
-#: (Joshua Stevens' blue–red scheme: grey = both low, dark purple = both high).
-BIVARIATE_COLORS = {
-    1: "#e8e8e8", 2: "#e4acac", 3: "#c85a5a",
-    4: "#b0d5df", 5: "#ad9ea5", 6: "#985356",
-    7: "#64acbe", 8: "#627f8c", 9: "#574249",
-}
+#: Colours of the 3 × 3 bivariate classes, class = 3 * (risk - 1) + opportunity, shared with
+#: the GeoTIFF colour tables and QGIS styles (riskmap.styles).
+BIVARIATE_COLORS = styles.BIVARIATE_COLORS
 
 #: Basemaps (PDOK via xyzservices' ``nlmaps``) by the name ``tiles`` takes, with their name
 #: in the layer control. ``"none"`` draws no tiles at all.
@@ -315,6 +312,9 @@ def _inline_asset(name: str) -> str:
     if kind == "js":
         if "</script" in text.lower():  # pragma: no cover - checked for the vendored files
             raise RuntimeError(f"{path} contains '</script'")
+        # Leaflet's attribution credit links to leafletjs.com: keep the credit, drop the
+        # link, so an offline page holds no http(s) href at all (tiles aside)
+        text = text.replace('<a href="https://leafletjs.com" title=', "<a title=")
         return f"<script>/* {rel} (riskmap/assets) */\n{text}\n</script>"
 
     def data_url(match: re.Match[str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -199,3 +201,93 @@ def risk_project(tiny_project):
     df.to_csv(tiny_project.parent / "data" / "incidenten.csv", index=False)
     tiny_project.write_text(tiny_project.read_text() + RISK_TOML)
     return tiny_project
+
+
+# ----------------------------------------------------------------- headless Chromium
+
+CHROMIUM = os.environ.get("RISKMAP_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL = ("file:", "data:", "about:", "blob:")
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}. Install Debian's chromium: "
+                    "apt-get update && apt-get install -y chromium chromium-driver "
+                    "(.ci/run does this), or set RISKMAP_CHROMIUM to its path.")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - playwright is in the dev extras
+        pytest.fail("playwright is not installed: pip install -e '.[dev]'")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=ARGS,
+            viewport={"width": 1200, "height": 800}, offline=True)
+        yield context
+        context.close()
+
+
+class Session:
+    """One page with everything it logs, requests and pops up."""
+
+    def __init__(self, context, tmp_path: Path) -> None:
+        self.page = context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.tmp_path = tmp_path
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
+                     else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def open(self, html: str, name: str = "kaart.html") -> None:
+        from riskmap.webmap import write_page
+
+        path = write_page(self.tmp_path / name, html)
+        self.page.goto(path.as_uri())
+        self.page.wait_for_load_state("load")
+
+    def screenshot(self, name: str) -> Path:
+        shot = self.tmp_path / name
+        self.page.screenshot(path=str(shot))
+        artifacts = Path(os.environ.get("RISKMAP_ARTIFACTS", "test-artifacts"))
+        artifacts.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(shot, artifacts / name)
+        return shot
+
+    def remote_requests(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(LOCAL)]
+
+    def map_name(self) -> str:
+        return self.page.eval_on_selector(".folium-map", "e => e.id")
+
+    def point_of(self, lat: float, lon: float, *, interactive: bool = True) -> list[float]:
+        """Page coordinates of (lat, lon) once the map has settled (fitBounds may animate)."""
+        handle = self.page.wait_for_function(
+            "([name, lat, lon, interactive]) => { const m = window[name];"
+            " if (!m || m._animatingZoom) return false;"
+            " const p = m.latLngToContainerPoint([lat, lon]);"
+            " const r = m.getContainer().getBoundingClientRect();"
+            " const x = r.left + p.x, y = r.top + p.y;"
+            " const e = document.elementFromPoint(x, y);"
+            " if (interactive && !(e && e.classList.contains('leaflet-interactive'))) return false;"
+            " return [x, y]; }", arg=[self.map_name(), lat, lon, interactive])
+        return handle.json_value()
+
+    def click_latlon(self, lat: float, lon: float) -> None:
+        self.page.mouse.click(*self.point_of(lat, lon))
+
+    def close(self) -> None:
+        self.page.close()
+
+

@@ -20,11 +20,25 @@ from riskmap.cli import main
 CODES = ["GM0050", "GM0339"]  # Zeewolde, Renswoude
 
 
+def _blank_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (256, 256), (240, 240, 240, 255)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+BLANK_TILE = _blank_png()
+
+
 @pytest.fixture(scope="module")
 def demo_out(tmp_path_factory):
+    """The whole demo, all 39 municipalities, as `make demo` makes it."""
     out = tmp_path_factory.mktemp("demo")
     result = CliRunner().invoke(main, ["demo", "--out", str(out), "--scale", "0.1",
-                                       "-m", "Zeewolde", "-m", "GM0339", "--no-progress"])
+                                       "--no-progress"])
     assert result.exit_code == 0, result.output
     return out
 
@@ -34,7 +48,13 @@ def test_demo_writes_data_project_and_maps(demo_out):
     assert (demo_out / "data" / "gemeenten_2021.geojson").is_file()
     assert "CC BY 4.0" in (demo_out / "data" / "SOURCES.md").read_text()
     assert "synthe" in (demo_out / "data" / "demo" / "SOURCES.md").read_text().lower()
-    assert sorted(p.name for p in demo_out.iterdir() if p.name.startswith("GM")) == CODES
+    gm = gpd.read_file(datasets.get_path("gemeenten_2021"))
+    folders = sorted(p.name for p in demo_out.iterdir() if p.name.startswith("GM"))
+    assert folders == sorted(gm["statcode"]) and len(folders) == 39
+    for code in folders:
+        assert {p.name for p in (demo_out / code).iterdir()} >= {
+            "opportunity.tif", "opportunity.gpkg", "opportunity.png", "risk.tif", "risk.gpkg",
+            "overlay.tif", "overlay.gpkg", "overlay.png", "kaart.html"}
     for code in CODES:  # the risk maps the municipalities get: classes only
         cells = gpd.read_file(demo_out / code / "risk.gpkg", layer="cells")
         assert list(cells.columns) == ["cell_id", "statcode", "klasse", "geometry"]
@@ -45,7 +65,7 @@ def test_demo_writes_data_project_and_maps(demo_out):
         zones = gpd.read_file(demo_out / code / "overlay.gpkg", layer="zones")
         assert set(zones["zone_naam"]) <= {"prioriteit", "blinde vlek", "risico"}
     table = pd.read_csv(demo_out / "zones_regio.csv")
-    assert set(table["statcode"]) <= set(CODES)
+    assert set(table["statcode"]) <= set(gm["statcode"])
     inc = pd.read_csv(demo_out / "data" / "demo" / "politie_incidenten.csv")
     assert len(inc) > 1000 and set(inc["soort"]) <= {"hennepkwekerij", "drugslab",
                                                      "drugsafval", "signaal"}
@@ -96,3 +116,41 @@ def test_demo_project_is_relocatable(demo_out, tmp_path):
     with rasterio.open(moved / "maps" / "GM0339" / "opportunity.tif") as a, \
             rasterio.open(demo_out / "GM0339" / "opportunity.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
+
+
+def test_demo_html_maps_small_offline_and_clean_in_chromium(demo_out, browser, tmp_path):
+    """Every municipality's page: < 5 MB, no remote assets, opens without console errors,
+    shows the map and the legend; the index links all 39."""
+    import re
+
+    from conftest import Session
+
+    index = (demo_out / "index.html").read_text()
+    pages = sorted(demo_out.glob("GM*/kaart.html"))
+    assert len(pages) == 39
+    for page in pages:
+        assert page.parent.name + "/kaart.html" in index
+        html = page.read_text()
+        assert page.stat().st_size < 5_000_000
+        remote = re.findall(r'(?:src|href)\s*=\s*["\'](https?://[^"\']+)', html)
+        assert all(u.startswith("https://service.pdok.nl") for u in remote), remote
+        assert "politie_incidenten" not in html and "SYN-0" not in html  # no incident ids
+        s = Session(browser, tmp_path)
+        # no internet here: PDOK tiles are served as a blank tile, everything else must be
+        # in the page itself (the Session records every request)
+        s.page.route("https://service.pdok.nl/**",
+                     lambda route: route.fulfill(body=BLANK_TILE, content_type="image/png"))
+        try:
+            s.page.goto(page.as_uri())
+            s.page.wait_for_load_state("load")
+            s.page.wait_for_selector(".folium-map", state="visible")
+            s.page.wait_for_selector("#rm-legend-bivariate", state="visible")
+            assert s.page.locator("#rm-legend-0").is_visible()
+            assert s.errors == [], (page, s.errors)
+            others = [u for u in s.remote_requests() if not u.startswith(
+                "https://service.pdok.nl/")]
+            assert others == [], others
+            if page.parent.name in CODES:
+                s.screenshot(f"demo_{page.parent.name}.png")
+        finally:
+            s.close()

@@ -399,11 +399,10 @@ def remote_references(html: str) -> list[str]:
         found += [f"url({u})" for u in re.findall(r"url\(\s*['\"]?([^)'\"]+)", css)
                   if REMOTE.match(u)]
         found += [f"@import {m}" for m in re.findall(r"@import[^;]*", css)]
-    # markup that scripts build: src="https://…", href="https://…" (Leaflet's own credit
-    # link in its attribution prefix is an anchor, not a request)
+    # markup that scripts build: src="https://…", href="https://…" (none at all offline,
+    # not even Leaflet's credit link)
     for m in re.finditer(r"""(src|href)\s*=\s*\\?["']?\s*((?:https?:)?//[^"'\s\\>]+)""", html):
-        if m.group(2) != "https://leafletjs.com":
-            found.append(m.group(0))
+        found.append(m.group(0))
     return found
 
 
