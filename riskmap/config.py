@@ -280,6 +280,82 @@ class RiskSpec(_Strict):
         return self
 
 
+class ScoringFeatureSpec(_Strict):
+    """One ``[[scoring.feature]]``: a premise feature with transform, direction and weight.
+
+    ``kind`` = ``column`` (a premise attribute; with ``equals`` a text value becomes 1/0),
+    ``map`` (``gelegenheid``, ``risico``, ``prioriteitszone``, ``blinde_vlek`` or
+    ``afstand_prioriteitszone`` of the premise's cell), ``signals`` (police signals at the
+    premise within ``window_days``; sensitive) or ``history`` (``laatste_bevinding``: 1 when
+    the last inspection confirmed something).
+    """
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+    label: Annotated[str, Field(min_length=1)]
+    reason: str | None = None
+    kind: Literal["column", "map", "signals", "history"]
+    column: str | None = None
+    equals: str | None = None
+    map: Literal["gelegenheid", "risico", "prioriteitszone", "blinde_vlek",
+                 "afstand_prioriteitszone"] | None = None
+    history: Literal["laatste_bevinding"] | None = None
+    window_days: Annotated[float, Field(gt=0)] = 365.0
+    transform: TransformSpec
+    direction: Literal["higher", "lower"] = "higher"
+    weight: Annotated[float, Field(ge=0)]
+
+    @field_validator("transform", mode="before")
+    @classmethod
+    def _transform_str(cls, v: Any) -> Any:
+        return {"method": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _kind(self) -> ScoringFeatureSpec:
+        need = {"column": self.column, "map": self.map, "history": self.history}
+        if self.kind in need and need[self.kind] is None:
+            raise ValueError(f"kind = \"{self.kind}\" needs {self.kind} = \"…\"")
+        return self
+
+
+class ScoringSpec(_Strict):
+    """The ``[scoring]`` table: candidate premises, their scope, features and history."""
+
+    premises: str
+    layer: str | None = None
+    id_column: str = "identificatie"
+    where: str | None = None
+    address_columns: list[str] = ["openbare_ruimte", "huisnummer", "postcode", "woonplaats"]
+    sector_column: str | None = None
+    estates: str | None = None
+    estates_layer: str | None = None
+    estates_id_column: str = "RIN_NUMMER"
+    estates_name_column: str | None = "PLAN_NAAM"
+    scopes: list[Literal["bedrijventerrein", "buitengebied"]] = ["bedrijventerrein",
+                                                                  "buitengebied"]
+    builtup_radius_m: Annotated[float, Field(gt=0)] = 500.0
+    builtup_max_addresses: Annotated[float, Field(ge=0)] = 60.0
+    signals: str | None = None
+    inspections: str | None = None
+    top_k: Annotated[int, Field(ge=1)] = 50
+    max_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    feature: Annotated[list[ScoringFeatureSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _fair(self) -> ScoringSpec:
+        from riskmap.scoring import check_fairness_config
+
+        names = {}
+        for i, f in enumerate(self.feature):
+            names[f"[[scoring.feature]] #{i + 1} name"] = f.name
+            names[f"[[scoring.feature]] #{i + 1} label"] = f.label
+            names[f"[[scoring.feature]] #{i + 1} column"] = f.column
+        names["sector_column"] = self.sector_column
+        check_fairness_config(names, where="[scoring]")
+        if sum(f.weight for f in self.feature) <= 0:
+            raise ValueError("the weights are all zero: give at least one feature a weight")
+        return self
+
+
 class ProjectMeta(_Strict):
     """The optional ``[project]`` table: name and legal basis, carried into provenance."""
 
@@ -294,6 +370,7 @@ class Project(_Strict):
     region: RegionSpec
     opportunity: OpportunitySpec | None = None
     risk: RiskSpec | None = None
+    scoring: ScoringSpec | None = None
     path: Path | None = None
     layer_sets: tuple[LayerSet, ...] = ()
     digest: str = ""
@@ -408,6 +485,9 @@ def _problems_from(
             fix = "use one of the values listed."
             code = "E-CONFIG-MEASURE" if loc[-1] == "measure" else "E-CONFIG-VALUE"
             msg = f"{key} = {err.get('input')!r}: {msg}"
+        elif "protected or proxy attributes" in msg:
+            code = "E-CONFIG-FAIRNESS"
+            msg = msg.split(": ", 1)[1] if msg.startswith("[scoring]") else msg
         elif "weight" in msg:
             code = "E-CONFIG-WEIGHT"
             fix = "weights are relative importances: use numbers of 0 or more, not all zero."

@@ -74,10 +74,11 @@ def write_demo_project(out: str | Path, *, scale: float = 0.1, seed: int = 2021)
     for f in sorted(LAYERS_DIR.glob("*.toml")):
         shutil.copyfile(f, out / "layers" / f.name)
     project = out / "project.toml"
-    project.write_text(PROJECT_TOML, encoding="utf-8")
+    project.write_text(PROJECT_TOML + SCORING_TOML, encoding="utf-8")
     make_demo_incidents(project, data / "demo" / "politie_incidenten.csv", seed=seed)
+    make_demo_scoring(project, data / "demo", seed=seed)
     with open(data / "demo" / "SOURCES.md", "a", encoding="utf-8") as f:
-        f.write(INCIDENTS_NOTE)
+        f.write(INCIDENTS_NOTE + SCORING_NOTE)
     return project
 
 
@@ -205,3 +206,166 @@ def make_demo_incidents(project_path: str | Path, out_csv: str | Path, *, seed: 
     with io.atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False)
     return out_csv
+
+
+SCORING_TOML = """
+# Ranked premises and inspection planning. Premises, signals and past inspections are
+# SYNTHETIC; data/demo/grondwaarheid.csv holds the demo's hidden truth for evaluation only.
+[scoring]
+premises = "data/demo/bag.gpkg"
+layer = "verblijfsobject"
+id_column = "identificatie"
+where = "gebruiksdoel <> 'woonfunctie'"
+estates = "data/demo/ibis_bedrijventerreinen.gpkg"
+estates_layer = "bedrijventerreinen"
+scopes = ["bedrijventerrein", "buitengebied"]
+signals = "data/demo/politie_signalen.csv"
+inspections = "data/demo/inspecties.csv"
+top_k = 50
+
+[[scoring.feature]]
+name = "prioriteitszone"
+label = "Ligt in een prioriteitszone"
+reason = "ligt in een prioriteitszone"
+kind = "map"
+map = "prioriteitszone"
+transform = { method = "threshold", value = 1 }
+weight = 0.15
+
+[[scoring.feature]]
+name = "gelegenheid"
+label = "Gelegenheidsscore van de omgeving"
+reason = "veel gelegenheid in de omgeving (score {waarde})"
+kind = "map"
+map = "gelegenheid"
+transform = "minmax"
+weight = 0.2
+
+[[scoring.feature]]
+name = "inschrijvingen"
+label = "KvK-inschrijvingen op het adres"
+reason = "{waarde} inschrijvingen op dit adres"
+kind = "column"
+column = "kvk_inschrijvingen"
+transform = { method = "threshold", value = 5 }
+weight = 0.15
+
+[[scoring.feature]]
+name = "leegstand"
+label = "Leegstaand pand"
+reason = "leegstaand pand"
+kind = "column"
+column = "status"
+equals = "Verblijfsobject buiten gebruik"
+transform = { method = "threshold", value = 1 }
+weight = 0.15
+
+[[scoring.feature]]
+name = "oppervlakte"
+label = "Grote bedrijfsruimte"
+reason = "grote bedrijfsruimte ({waarde} m²)"
+kind = "column"
+column = "oppervlakte"
+transform = "rank"
+weight = 0.1
+
+[[scoring.feature]]
+name = "signalen"
+label = "Politiesignalen op dit adres (laatste jaar)"
+reason = "{waarde} politiesignalen op dit adres in het afgelopen jaar"
+kind = "signals"
+window_days = 365
+transform = { method = "threshold", value = 1 }
+weight = 0.2
+
+[[scoring.feature]]
+name = "eerdere_bevinding"
+label = "Eerdere inspectie met bevindingen"
+reason = "eerdere inspectie met bevindingen"
+kind = "history"
+history = "laatste_bevinding"
+transform = { method = "threshold", value = 1 }
+weight = 0.05
+"""
+
+SCORING_NOTE = """
+## Premises scoring: politie_signalen.csv, inspecties.csv, grondwaarheid.csv — SYNTHETIC
+
+Made by `riskmap.demo.make_demo_scoring`. A hidden ground truth plants misuse (labs, hemp,
+storage) at about 5 % of the candidate premises (non-residential objects on estates and in
+the countryside), more likely where opportunity is high, at vacant premises and letterbox
+addresses — and some in places the police never looked. Police signals (2021) hit 40 % of
+the true cases and 3 % of the others. Past inspections (2019–2021) followed old police
+attention (85 %, near earlier incidents and signals) with 15 % random exploration; their
+outcomes come from the truth. `grondwaarheid.csv` is for evaluating plans only and is never
+an input of the scoring.
+"""
+
+
+def make_demo_scoring(project_path: str | Path, folder: str | Path, *, seed: int = 2021
+                      ) -> dict[str, Path]:
+    """Write SYNTHETIC signals, past inspections and the hidden truth for the demo premises."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from riskmap import config, indicators, io, opportunity, pipeline
+
+    folder = Path(folder)
+    project = config.load_project(project_path)
+    region = pipeline.load_region(project)
+    measures = pipeline.compute_measures(project, region)
+    unit = region.labels >= 0
+    opp = np.max([opportunity.score_theme(measures[ls.theme], ls, unit=unit)[0]
+                  for ls in project.layer_sets], axis=0)
+    g = region.grid
+    prem = io.read_vector(folder / "bag.gpkg", layer="verblijfsobject", crs=g.crs,
+                          where="gebruiksdoel <> 'woonfunctie'",
+                          columns=["identificatie", "status", "kvk_inschrijvingen",
+                                   "agrarisch"], what="demo premises")
+    x, y = indicators.points_of(prem.geometry.values)
+    r, c, inside = g.rowcol(x, y)
+    o = np.where(inside, opp[np.clip(r, 0, None), np.clip(c, 0, None)], 0.0)
+    vacant = (prem["status"] == "Verblijfsobject buiten gebruik").to_numpy()
+    letterbox = (prem["kvk_inschrijvingen"].to_numpy(dtype=float) >= 10)
+    rng = np.random.default_rng(seed + 7)
+    logit = -4.3 + 4.0 * o + 1.6 * vacant + 1.8 * letterbox + rng.normal(0, 0.6, len(prem))
+    truth = rng.uniform(size=len(prem)) < 1 / (1 + np.exp(-logit))
+    ids = prem["identificatie"].astype(str).to_numpy()
+    inc = pd.read_csv(folder / "politie_incidenten.csv")
+    # old police attention: incidents within 1 km of the premise
+    tree = shapely.STRtree(shapely.points(inc["x"], inc["y"]))
+    ip, _ = tree.query(shapely.points(x, y), predicate="dwithin", distance=1000)
+    near = np.bincount(ip, minlength=len(prem)).astype(float)
+    # signals in 2021: 40 % of the true cases, 3 % of the others
+    has_signal = rng.uniform(size=len(prem)) < np.where(truth, 0.4, 0.03)
+    n_sig = np.where(has_signal, rng.integers(1, 4, len(prem)), 0)
+    sig_ids = np.repeat(ids, n_sig)
+    sig_dates = pd.Timestamp("2021-01-01") + pd.to_timedelta(
+        rng.integers(0, 365, sig_ids.size), unit="D")
+    signals = pd.DataFrame({"premise_id": sig_ids, "datum": sig_dates.strftime("%Y-%m-%d"),
+                            "soort": rng.choice(["melding", "tip", "waarneming"], sig_ids.size)})
+    # past inspections: 85 % follow police attention, 15 % random exploration
+    n_insp = 160
+    p_att = (near + 1) ** 1.5
+    p_att /= p_att.sum()
+    followed = rng.choice(len(prem), size=int(0.85 * n_insp), replace=False, p=p_att)
+    rest = np.setdiff1d(np.arange(len(prem)), followed)
+    explored = rng.choice(rest, size=n_insp - followed.size, replace=False)
+    chosen = np.concatenate([followed, explored])
+    found = truth[chosen] & (rng.uniform(size=chosen.size) < 0.9)
+    outcome = np.where(found, "bevestigd", np.where(rng.uniform(size=chosen.size) < 0.5,
+                                                    "ontkracht", "geen bevindingen"))
+    dates = pd.Timestamp("2019-01-01") + pd.to_timedelta(
+        rng.integers(0, 3 * 365, chosen.size), unit="D")
+    insp = pd.DataFrame({"premise_id": ids[chosen], "datum": dates.strftime("%Y-%m-%d"),
+                         "uitkomst": outcome,
+                         "verkenning": np.where(np.arange(chosen.size) >= followed.size, "ja",
+                                                "nee")}).sort_values("datum")
+    out = {}
+    for name, frame in (("politie_signalen.csv", signals), ("inspecties.csv", insp),
+                        ("grondwaarheid.csv", pd.DataFrame({"premise_id": ids[truth]}))):
+        with io.atomic_path(folder / name) as tmp:
+            frame.to_csv(tmp, index=False)
+        out[name] = folder / name
+    return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -969,3 +970,366 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
                               entries=entries, footer=footer, offline=offline)
     written.append(webmap.write_page(out_dir / "index.html", index))
     return written
+
+
+# ----------------------------------------------------------------------------- ranking
+
+OUTCOMES = ("bevestigd", "ontkracht", "geen bevindingen")
+
+
+def _read_table(project: Project, rel: str, *, required: list[str], what: str) -> pd.DataFrame:
+    path = project.path_of(rel)
+    if not path.is_file():
+        raise InputError(f"{what}: file {path} not found.", code="E-INPUT-NOTFOUND")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(f"{what}: column(s) {missing} not found in {path.name}; columns: "
+                         f"{', '.join(df.columns)}.", code="E-INPUT-COLUMN")
+    dates = pd.to_datetime(df["datum"], errors="coerce", format="ISO8601")
+    bad = dates.isna()
+    if bad.any():
+        raise InputError(f"{what}: {int(bad.sum())} dates in {path.name} do not parse (first at "
+                         f"line {int(np.flatnonzero(bad)[0]) + 2}: {df['datum'][bad].iloc[0]!r})."
+                         " Use ISO dates (2021-12-31).", code="E-INCIDENTS-DATE")
+    df["datum"] = dates
+    return df
+
+
+def read_inspections(project: Project) -> pd.DataFrame | None:
+    """Past inspections: premise_id, datum, uitkomst (bevestigd/ontkracht/geen bevindingen),
+    verkenning (exploration slot: ja/nee). Unknown outcomes are refused."""
+    spec = project.scoring
+    if not spec.inspections:
+        return None
+    what = f"{project.path} [scoring] inspections"
+    df = _read_table(project, spec.inspections, required=["premise_id", "datum", "uitkomst"],
+                     what=what)
+    bad = ~df["uitkomst"].isin(OUTCOMES)
+    if bad.any():
+        raise InputError(f"{what}: {int(bad.sum())} outcomes are not one of "
+                         f"{', '.join(OUTCOMES)} (first at line {int(np.flatnonzero(bad)[0]) + 2}:"
+                         f" {df['uitkomst'][bad].iloc[0]!r}).", code="E-SCORING-OUTCOME")
+    df["verkenning"] = df.get("verkenning", "nee").fillna("nee").str.lower().isin(
+        ["ja", "true", "1", "yes"])
+    return df
+
+
+def _region_array(region: Region, maps, attr: str, *, fill=0.0) -> np.ndarray:
+    """Paste per-municipality cut-outs into one region array (by cell-centre municipality)."""
+    out = np.full(region.grid.shape, fill, dtype=float)
+    for m in maps:
+        rows, cols = region.window(m.code)
+        mine = region.labels[rows, cols] == region.codes.index(m.code)
+        block = out[rows, cols]
+        block[mine] = np.asarray(getattr(m, attr), dtype=float)[mine]
+        out[rows, cols] = block
+    return out
+
+
+def rank_premises(project: Project, *, audience: str = "partners",
+                  municipalities: Iterable[str] = (), region: Region | None = None,
+                  progress: bool = False, opportunity_maps_=None, surface=None):
+    """Candidate premises with features, score, reasons and rank, per the ``[scoring]`` table.
+
+    Returns the region and a :class:`riskmap.scoring.Ranking` whose ``table`` holds one row
+    per premise (best first) with ``rang``, ``premise_id``, ``statcode``, ``gemeente``,
+    ``scope``, address, ``score``, ``redenen``, ``x``/``y`` (RD) and ``lat``/``lon``.
+    """
+    from pyproj import Transformer
+
+    from riskmap import scoring
+
+    spec = project.scoring
+    if spec is None:
+        raise ConfigError(f"{project.path} has no [scoring] table.", code="E-CONFIG-MISSING")
+    if audience == "public":
+        raise PrivacyError("a ranked list names premises: it is never made for the public "
+                           "(use --audience partners or police).", code="E-PRIVACY-AUDIENCE")
+    region = region or load_region(project)
+    codes = region.select(list(municipalities))
+    grid = region.grid
+    what = f"{project.path} [scoring] premises"
+    needed = [f.column for f in spec.feature if f.kind == "column"]
+    cols = list(dict.fromkeys([spec.id_column, *needed, *spec.address_columns,
+                               *([spec.sector_column] if spec.sector_column else [])]))
+    path = project.path_of(spec.premises)
+    import pyogrio
+
+    available = set(pyogrio.read_info(path, layer=spec.layer)["fields"]) if path.exists() \
+        else set()
+    cols = [c for c in cols if c in available or c == spec.id_column or c in needed]
+    prem = io.read_vector(path, crs=grid.crs, layer=spec.layer, where=spec.where, columns=cols,
+                          what=what)
+    if prem.geometry.isna().any():
+        raise InputError(f"{what}: premises without geometry.", code="E-INPUT-GEOMETRY")
+    ids = prem[spec.id_column].astype(str)
+    dup = ids[ids.duplicated()].unique()
+    if len(dup):
+        raise InputError(f"{what}: {len(dup)} premise ids occur more than once, e.g. "
+                         f"{list(dup[:5])}. Every premise needs its own id.",
+                         code="E-INPUT-DUPLICATE")
+    x, y = indicators.points_of(prem.geometry.values)
+    r, c, inside = grid.rowcol(x, y)
+    lab = np.where(inside, region.labels[np.clip(r, 0, None), np.clip(c, 0, None)], -1)
+    keep = lab >= 0
+    keep &= np.isin(np.asarray(region.codes, dtype=object)[np.clip(lab, 0, None)], codes)
+    # scope: on an industrial estate, or outside built-up areas
+    scope = np.full(len(prem), "", dtype=object)
+    estate_id = np.full(len(prem), None, dtype=object)
+    estate_name = np.full(len(prem), None, dtype=object)
+    if spec.estates and "bedrijventerrein" in spec.scopes:
+        est = io.read_vector(project.path_of(spec.estates), crs=grid.crs, layer=spec.estates_layer,
+                             what=f"{project.path} [scoring] estates")
+        tree = shapely.STRtree(est.geometry.values)
+        ip, ie = tree.query(shapely.points(x, y), predicate="within")
+        estate_id[ip] = est[spec.estates_id_column].astype(str).to_numpy()[ie]
+        if spec.estates_name_column and spec.estates_name_column in est.columns:
+            estate_name[ip] = est[spec.estates_name_column].astype(str).to_numpy()[ie]
+        scope[ip] = "bedrijventerrein"
+    if "buitengebied" in spec.scopes:
+        allp = io.read_vector(path, crs=grid.crs, layer=spec.layer, columns=[],
+                              what=what)
+        ax, ay = indicators.points_of(allp.geometry.values)
+        dens = indicators.density(ax, ay, grid, radius=spec.builtup_radius_m)
+        n_near = dens * math.pi * spec.builtup_radius_m**2 / 1e6
+        rural = np.zeros(len(prem), dtype=bool)
+        rural[inside] = n_near[r[inside], c[inside]] <= spec.builtup_max_addresses
+        scope[(scope == "") & rural] = "buitengebied"
+    keep &= scope != ""
+    if not keep.any():
+        raise InputError(f"{what}: no candidate premises in scope ({', '.join(spec.scopes)}) "
+                         "in the selected municipalities.", code="E-INPUT-EMPTY")
+    # map context
+    omaps = opportunity_maps_ or opportunity_maps(project, municipalities=codes, region=region,
+                                                  progress=progress)[1]
+    if project.risk is not None and project.risk.layer is None and surface is None:
+        surface = risk_surface(project, region, progress=progress)
+    _, overlays, _ = overlay_maps(project, municipalities=codes, audience=audience,
+                                  region=region, opportunity_maps_=omaps, surface=surface)
+    opp = _region_array(region, omaps, "score")
+    zone = _region_array(region, overlays, "zone")
+    rc = _region_array(region, overlays, "risk_class")
+    prio = zone == 1
+    from scipy import ndimage
+
+    dist_prio = (ndimage.distance_transform_edt(~prio, sampling=grid.cell_size) if prio.any()
+                 else np.full(grid.shape, 1e6))
+    rr, cc = np.clip(r, 0, None), np.clip(c, 0, None)
+    context = {"gelegenheid": opp[rr, cc], "risico": rc[rr, cc],
+               "prioriteitszone": (zone[rr, cc] == 1).astype(float),
+               "blinde_vlek": (zone[rr, cc] == 2).astype(float),
+               "afstand_prioriteitszone": dist_prio[rr, cc]}
+    ref = pd.Timestamp(surface[0].settings.reference) if surface is not None else \
+        pd.Timestamp.now().normalize()
+    signals = None
+    if spec.signals:
+        signals = _read_table(project, spec.signals, required=["premise_id", "datum"],
+                              what=f"{project.path} [scoring] signals")
+    insp = read_inspections(project)
+    values = pd.DataFrame(index=prem.index)
+    for f in spec.feature:
+        if f.kind == "column":
+            col = prem[f.column]
+            values[f.name] = ((col.astype(str) == f.equals).astype(float) if f.equals is not None
+                              else pd.to_numeric(col, errors="coerce"))
+        elif f.kind == "map":
+            values[f.name] = context[f.map]
+        elif f.kind == "signals":
+            recent = signals[(signals["datum"] < ref) & (signals["datum"] >= ref - pd.Timedelta(
+                days=f.window_days))] if signals is not None else pd.DataFrame(
+                {"premise_id": []})
+            counts = recent["premise_id"].value_counts()
+            values[f.name] = ids.map(counts).fillna(0).to_numpy(dtype=float)
+        elif f.kind == "history":
+            if insp is None:
+                values[f.name] = 0.0
+            else:
+                last = insp.sort_values("datum").groupby("premise_id").last()
+                hit = (last["uitkomst"] == "bevestigd").astype(float)
+                values[f.name] = ids.map(hit).fillna(0).to_numpy(dtype=float)
+    values = values[keep]
+    feats = [f.model_dump() for f in spec.feature]
+    for f in feats:
+        f["transform"] = {k: v for k, v in f["transform"].items() if v is not None}
+        if f["transform"].get("method") != "decay":
+            f["transform"].pop("shape", None)
+    score, contrib = scoring.score_weighted(values, feats)
+    if audience != "police":
+        for f in feats:  # partners read that there is a signal, never how many
+            if f["kind"] == "signals":
+                f["reason"] = "recent politiesignaal op dit adres"
+    why = scoring.reasons(values, contrib, feats)
+    lon, lat = Transformer.from_crs(grid.crs, 4326, always_xy=True).transform(x[keep], y[keep])
+    sel = prem[keep]
+    table = pd.DataFrame({
+        "premise_id": ids[keep].to_numpy(),
+        "statcode": np.asarray(region.codes, dtype=object)[lab[keep]],
+        "scope": scope[keep],
+        "bedrijventerrein": estate_name[keep],
+        "estate": estate_id[keep],
+        "score": np.round(score, 6),
+        "redenen": why,
+        "gelegenheid": context["gelegenheid"][keep],
+        "zone": np.array(["", "prioriteit", "blinde vlek", "risico"],
+                         dtype=object)[zone[rr, cc][keep].astype(int)],
+        "x": np.round(x[keep], 1), "y": np.round(y[keep], 1),
+        "lat": np.round(lat, 6), "lon": np.round(lon, 6),
+    }, index=sel.index)
+    table["gemeente"] = table["statcode"].map(dict(zip(region.codes,
+                                                       region.municipalities["name"],
+                                                       strict=True)))
+    for col in spec.address_columns:
+        if col in sel.columns:
+            table[col] = sel[col].to_numpy()
+    if spec.sector_column and spec.sector_column in sel.columns:
+        table["sector"] = sel[spec.sector_column].to_numpy()
+    if insp is not None:
+        last = insp.sort_values("datum").groupby("premise_id").last()
+        table["laatste_inspectie"] = table["premise_id"].map(last["datum"])
+        table["laatste_uitkomst"] = table["premise_id"].map(last["uitkomst"]).fillna("")
+    else:
+        table["laatste_inspectie"] = pd.NaT
+    table = table.sort_values(["score", "premise_id"], ascending=[False, True], kind="stable")
+    table.insert(0, "rang", np.arange(1, len(table) + 1))
+    contrib = contrib.loc[table.index]
+    scoring.concentration_warnings(table.head(spec.top_k),
+                                   columns={"sector": "sector (SBI)", "estate": "estate"},
+                                   max_share=spec.max_share)
+    return region, scoring.Ranking(table=table.reset_index(drop=True),
+                                   contributions=contrib.reset_index(drop=True),
+                                   features={f["name"]: f for f in feats})
+
+
+RANK_FILES = ("ranglijst.csv", "ranglijst.xlsx", "ranglijst.gpkg")
+
+#: Dutch column headers of the ranked list, in order (only these columns are written).
+RANK_COLUMNS = {
+    "rang": "Rang", "premise_id": "Verblijfsobject", "gemeente": "Gemeente",
+    "statcode": "Gemeentecode", "scope": "Gebied", "bedrijventerrein": "Bedrijventerrein",
+    "openbare_ruimte": "Straat", "huisnummer": "Huisnummer", "postcode": "Postcode",
+    "woonplaats": "Woonplaats", "score": "Score", "redenen": "Redenen", "zone": "Zone",
+    "laatste_inspectie": "Laatste inspectie", "laatste_uitkomst": "Laatste uitkomst",
+    "x": "x (RD)", "y": "y (RD)", "lat": "Breedtegraad", "lon": "Lengtegraad",
+}
+
+
+def _map_link(row_lat: pd.Series, row_lon: pd.Series) -> pd.Series:
+    return "kaart.html#17/" + row_lat.round(6).astype(str) + "/" + row_lon.round(6).astype(str)
+
+
+def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: str,
+                  overwrite: bool = False) -> list[Path]:
+    """Write ``ranglijst.{csv,xlsx,gpkg}`` per municipality.
+
+    The XLSX has a frozen header, an autofilter, a link per premise to its place on the
+    municipality's HTML map (``kaart.html#17/lat/lon``) and a sheet ``Herkomst`` with the
+    settings and provenance; no cell can become a formula (:mod:`riskmap.excel`).
+    """
+    from riskmap import excel
+
+    out_dir = Path(out_dir)
+    table = ranking.table
+    codes = list(dict.fromkeys(table["statcode"]))
+    check_outputs(out_dir, codes, overwrite=overwrite, files=RANK_FILES)
+    prov = provenance(project, audience=audience)
+    prov_flat = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                 for k, v in prov.items()}
+    prov_flat["scoring"] = json.dumps({n: {"weight": f["weight"], "label": f["label"]}
+                                       for n, f in ranking.features.items()},
+                                      ensure_ascii=False)
+    written: list[Path] = []
+    for code in codes:
+        part = table[table["statcode"] == code].copy()
+        part["rang"] = np.arange(1, len(part) + 1)
+        cols = [c for c in RANK_COLUMNS if c in part.columns]
+        shown = part[cols].rename(columns=RANK_COLUMNS)
+        folder = out_dir / code
+        written.append(excel.write_csv(folder / "ranglijst.csv", shown))
+        links = {"Ranglijst": {RANK_COLUMNS["premise_id"]: _map_link(part["lat"], part["lon"])
+                               .set_axis(shown.index)}}
+        written.append(excel.write_xlsx(folder / "ranglijst.xlsx", {"Ranglijst": shown},
+                                        provenance=prov_flat, hyperlinks=links))
+        gdf = gpd.GeoDataFrame(part[cols].reset_index(drop=True),
+                               geometry=shapely.points(part["x"], part["y"]),
+                               crs=project.region.crs)
+        gdf["laatste_inspectie"] = gdf.get("laatste_inspectie", pd.Series(dtype=str)).astype(str)
+        written.append(io.write_gpkg(folder / "ranglijst.gpkg", gdf, layer="ranglijst",
+                                     metadata=_flat(prov)))
+    return written
+
+
+def _period_start(period: str) -> pd.Timestamp:
+    text = period.strip().upper()
+    if len(text) == 7 and text[4:6] == "-Q" and text[6] in "1234":
+        return pd.Timestamp(int(text[:4]), 3 * (int(text[6]) - 1) + 1, 1)
+    try:
+        return pd.Timestamp(period)
+    except ValueError:
+        raise ConfigError(f"--period {period!r} is not a quarter (2027-Q1) or a date "
+                          "(2027-01-01).", code="E-CONFIG-VALUE") from None
+
+
+def plan_inspections(ranking, *, period: str, capacity: int, min_per_municipality: int = 1,
+                     cooldown_days: int = 180, exploration_share: float = 0.15,
+                     seed: int = 0):
+    """The inspection plan for ``period`` from a ranking (:func:`riskmap.planner.make_plan`)."""
+    from riskmap import planner
+
+    t = ranking.table
+    police_info = (t.get("zone", "") == "prioriteit") | (t.get("zone", "") == "risico")
+    if "signalen" in ranking.contributions.columns:
+        police_info |= ranking.contributions["signalen"].to_numpy() > 0
+    frame = pd.DataFrame({
+        "premise_id": t["premise_id"], "statcode": t["statcode"], "score": t["score"],
+        "x": t["x"], "y": t["y"], "estate": t["estate"], "opportunity": t["gelegenheid"],
+        "zone": t["zone"], "police_info": police_info.to_numpy(dtype=bool),
+        "last_inspection": pd.to_datetime(t["laatste_inspectie"]),
+    })
+    plan = planner.make_plan(frame, capacity=capacity, period_start=_period_start(period),
+                             min_per_municipality=min_per_municipality,
+                             cooldown_days=cooldown_days, exploration_share=exploration_share,
+                             seed=seed)
+    extra = t.set_index("premise_id")
+    for col in ("gemeente", "scope", "bedrijventerrein", "openbare_ruimte", "huisnummer",
+                "postcode", "woonplaats", "redenen", "rang", "lat", "lon"):
+        if col in extra.columns:
+            plan.plan[col] = plan.plan["premise_id"].map(extra[col]).to_numpy()
+    plan.settings["period"] = period
+    return plan
+
+
+PLAN_COLUMNS = {
+    "slot": "Slot", "soort": "Soort", "werkpakket": "Werkpakket", "dag_volgorde": "Volgorde",
+    "premise_id": "Verblijfsobject", "gemeente": "Gemeente", "statcode": "Gemeentecode",
+    "scope": "Gebied", "bedrijventerrein": "Bedrijventerrein", "openbare_ruimte": "Straat",
+    "huisnummer": "Huisnummer", "postcode": "Postcode", "woonplaats": "Woonplaats",
+    "rang": "Rang in de lijst", "score": "Score", "redenen": "Redenen", "zone": "Zone",
+}
+
+
+def write_plan(plan, out_dir: str | Path, *, project: Project, audience: str,
+               overwrite: bool = False) -> list[Path]:
+    """Write ``inspectieplan.xlsx`` (sheets Plan, Werkpakketten, Herkomst) and ``.csv``."""
+    from riskmap import excel
+
+    out_dir = Path(out_dir)
+    targets = [out_dir / "inspectieplan.xlsx", out_dir / "inspectieplan.csv"]
+    existing = [p for p in targets if p.exists()]
+    if existing and not overwrite:
+        raise InputError(f"{existing[0]} exists already. Use --overwrite or another --out.",
+                         code="E-OUTPUT-EXISTS")
+    cols = [c for c in PLAN_COLUMNS if c in plan.plan.columns]
+    shown = plan.plan[cols].rename(columns=PLAN_COLUMNS)
+    prov = provenance(project, audience=audience)
+    prov_flat = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+                 for k, v in prov.items()}
+    prov_flat["plan"] = json.dumps(plan.settings, ensure_ascii=False, default=str)
+    prov_flat["verslag"] = json.dumps(plan.report, ensure_ascii=False, default=str)
+    links = None
+    if {"lat", "lon", "statcode"} <= set(plan.plan.columns):
+        url = (plan.plan["statcode"] + "/" + _map_link(plan.plan["lat"], plan.plan["lon"]))
+        links = {"Plan": {PLAN_COLUMNS["premise_id"]: url.set_axis(shown.index)}}
+    return [excel.write_xlsx(targets[0], {"Plan": shown, "Werkpakketten": plan.packages},
+                             provenance=prov_flat, hyperlinks=links),
+            excel.write_csv(targets[1], shown)]

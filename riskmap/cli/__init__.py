@@ -14,6 +14,7 @@ from riskmap.cli.map import map_
 from riskmap.cli.opportunity import opportunity
 from riskmap.cli.options import setup_logging
 from riskmap.cli.overlay import overlay
+from riskmap.cli.rank import plan, rank
 from riskmap.cli.risk import risk
 from riskmap.cli.validate import validate
 
@@ -33,5 +34,7 @@ main.add_command(risk)
 main.add_command(backtest)
 main.add_command(overlay)
 main.add_command(map_)
+main.add_command(rank)
+main.add_command(plan)
 
 __all__ = ["main"]
