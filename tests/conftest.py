@@ -291,3 +291,95 @@ class Session:
         self.page.close()
 
 
+
+
+SCORING_TOML = """
+[scoring]
+premises = "data/panden.gpkg"
+layer = "verblijfsobject"
+id_column = "identificatie"
+where = "gebruiksdoel <> 'woonfunctie'"
+address_columns = ["openbare_ruimte", "huisnummer"]
+sector_column = "sbi"
+estates = "data/terreinen.gpkg"
+estates_id_column = "RIN_NUMMER"
+estates_name_column = "PLAN_NAAM"
+builtup_max_addresses = 1000
+signals = "data/signalen.csv"
+inspections = "data/inspecties.csv"
+top_k = 10
+
+[[scoring.feature]]
+name = "inschrijvingen"
+label = "Inschrijvingen op het adres"
+reason = "{waarde} inschrijvingen op dit adres"
+kind = "column"
+column = "kvk_inschrijvingen"
+transform = "minmax"
+weight = 2
+
+[[scoring.feature]]
+name = "leegstand"
+label = "Leegstaand pand"
+reason = "leegstaand pand"
+kind = "column"
+column = "status"
+equals = "Verblijfsobject buiten gebruik"
+transform = { method = "threshold", value = 1 }
+weight = 1
+
+[[scoring.feature]]
+name = "zone"
+label = "In een prioriteitszone"
+reason = "ligt in een prioriteitszone"
+kind = "map"
+map = "prioriteitszone"
+transform = { method = "threshold", value = 1 }
+weight = 1
+
+[[scoring.feature]]
+name = "signalen"
+label = "Politiesignalen"
+reason = "{waarde} politiesignalen op dit adres"
+kind = "signals"
+window_days = 365
+transform = { method = "threshold", value = 1 }
+weight = 1
+"""
+
+
+def premises_frame(seed=3, n=60):
+    """Non-residential premises in the test region, with attributes and a few dwellings."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(150_500, 153_500, n)
+    y = rng.uniform(447_500, 453_000, n)
+    return gpd.GeoDataFrame({
+        "identificatie": [f"9001010000{i:06d}" for i in range(n)],
+        "gebruiksdoel": np.where(np.arange(n) < 5, "woonfunctie", "industriefunctie"),
+        "status": np.where(rng.uniform(size=n) < 0.2, "Verblijfsobject buiten gebruik",
+                           "Verblijfsobject in gebruik"),
+        "kvk_inschrijvingen": rng.integers(0, 30, n),
+        "openbare_ruimte": np.where(np.arange(n) % 4 == 1, "=HYPERLINK('http://x')",
+                                    "Industrieweg"),
+        "huisnummer": np.arange(1, n + 1),
+        "sbi": rng.choice(["4511", "2511", "4941"], n),
+    }, geometry=shapely.points(x, y), crs="EPSG:28992")
+
+
+@pytest.fixture
+def scoring_project(risk_project):
+    data = risk_project.parent / "data"
+    prem = premises_frame()
+    prem.to_file(data / "panden.gpkg", layer="verblijfsobject")
+    gpd.GeoDataFrame({"RIN_NUMMER": ["T1"], "PLAN_NAAM": ["De Haven"]},
+                     geometry=[shapely.box(150_000, 447_000, 152_000, 450_000)],
+                     crs="EPSG:28992").to_file(data / "terreinen.gpkg")
+    ids = prem["identificatie"].tolist()
+    pd.DataFrame({"premise_id": [ids[10], ids[10], ids[20]],
+                  "datum": ["2021-06-01", "2021-07-01", "2021-08-01"]}).to_csv(
+        data / "signalen.csv", index=False)
+    pd.DataFrame({"premise_id": [ids[30], ids[31]], "datum": ["2021-10-01", "2020-01-01"],
+                  "uitkomst": ["bevestigd", "ontkracht"], "verkenning": ["nee", "ja"]}).to_csv(
+        data / "inspecties.csv", index=False)
+    risk_project.write_text(risk_project.read_text() + SCORING_TOML)
+    return risk_project
