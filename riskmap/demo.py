@@ -90,7 +90,8 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
 
     municipalities = list(municipalities)
     existing = sorted([*Path(out).glob("*/opportunity.*"), *Path(out).glob("*/risk.*"),
-                       *Path(out).glob("*/overlay.*"), *Path(out).glob("*/kaart.html")])
+                       *Path(out).glob("*/overlay.*"), *Path(out).glob("*/kaart.html"),
+                       *Path(out).glob("*/ranglijst.*")])
     if existing and not overwrite:  # before the data are rewritten
         pipeline.check_outputs(out, [p.parent.name for p in existing], overwrite=False,
                                files=(existing[0].name,))
@@ -120,7 +121,67 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
                                   audience="partners", offline=True, region=region,
                                   overwrite=overwrite, progress=progress,
                                   opportunity_maps_=maps, surface=surface)
+    # ranked premises per municipality and the inspection plan for the next quarter
+    _, ranking = pipeline.rank_premises(project, audience="partners",
+                                        municipalities=municipalities, region=region,
+                                        opportunity_maps_=maps, surface=surface)
+    written += pipeline.write_ranking(ranking, out, project=project, audience="partners",
+                                      overwrite=overwrite)
+    plan = pipeline.plan_inspections(ranking, period="2022-Q1", capacity=DEMO_CAPACITY)
+    written += pipeline.write_plan(plan, out, project=project, audience="partners",
+                                   overwrite=overwrite)
+    written.append(write_demo_report(out, ranking, plan, project=project))
     return [path, *written]
+
+
+DEMO_CAPACITY = 100
+
+
+def demo_report(ranking, plan, truth: set[str], *, seed: int = 0) -> dict:
+    """Precision of the plan against the demo's hidden truth, beside random inspection and
+    the same plan without exploration slots (what the demo reports)."""
+    import numpy as np
+
+    from riskmap import pipeline, planner
+
+    table = ranking.table
+    eligible = table["premise_id"]
+    random_precision = float(eligible.isin(truth).mean())  # expected precision of random picks
+    no_explore = pipeline.plan_inspections(ranking, period=plan.settings["period"],
+                                           capacity=len(plan.plan), exploration_share=0.0,
+                                           seed=seed)
+    explore = plan.plan[plan.plan["soort"] == "verkenning"]["premise_id"]
+    rng = np.random.default_rng(seed)
+    draws = [planner.precision_at_k(rng.choice(eligible, size=len(plan.plan), replace=False),
+                                    truth) for _ in range(200)]
+    return {
+        "capacity": len(plan.plan),
+        "plan_precision": planner.precision_at_k(plan.plan["premise_id"], truth),
+        "plan_without_exploration_precision": planner.precision_at_k(
+            no_explore.plan["premise_id"], truth),
+        "random_precision_expected": random_precision,
+        "random_precision_p95": float(np.quantile(draws, 0.95)),
+        "exploration_slots": int(len(explore)),
+        "exploration_precision": planner.precision_at_k(explore, truth) if len(explore) else None,
+        "candidates": int(len(table)),
+        "true_cases_among_candidates": int(eligible.isin(truth).sum()),
+    }
+
+
+def write_demo_report(out: str | Path, ranking, plan, *, project) -> Path:
+    """``out/demo_verslag.json``: the demo plan scored against the hidden truth."""
+    import json
+
+    import pandas as pd
+
+    from riskmap import io
+
+    truth = set(pd.read_csv(project.data_dir / "grondwaarheid.csv", dtype=str)["premise_id"])
+    report = demo_report(ranking, plan, truth)
+    path = Path(out) / "demo_verslag.json"
+    with io.atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return path
 
 
 INCIDENTS_NOTE = """

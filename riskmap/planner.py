@@ -441,7 +441,7 @@ def make_plan(
     tier[eligible & blind & ~police] = 0
     pool_size = int((tier < len(_POOL_TIERS)).sum())
     n_explore_requested = round(exploration_share * capacity)
-    n_explore = min(n_explore_requested, pool_size)
+    n_explore = min(n_explore_requested, capacity - needed, pool_size)
     rng = np.random.default_rng(seed)
     draw = _weighted_order(opp, tier, rng)[:n_explore]
     soort = np.full(n, "", dtype=object)
