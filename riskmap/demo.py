@@ -116,15 +116,15 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
                                                     surface=surface)
     written += pipeline.write_overlay(overlays, out, project=project, region=region,
                                       meta=ometa, overwrite=overwrite, progress=progress)
-    # one HTML page per municipality (offline: works where CDNs are blocked) and an index
-    written += pipeline.html_maps(project, out, municipalities=municipalities,
-                                  audience="partners", offline=True, region=region,
-                                  overwrite=overwrite, progress=progress,
-                                  opportunity_maps_=maps, surface=surface)
     # ranked premises per municipality and the inspection plan for the next quarter
     _, ranking = pipeline.rank_premises(project, audience="partners",
                                         municipalities=municipalities, region=region,
                                         opportunity_maps_=maps, surface=surface)
+    # one HTML page per municipality (offline: works where CDNs are blocked) and an index
+    written += pipeline.html_maps(project, out, municipalities=municipalities,
+                                  audience="partners", offline=True, region=region,
+                                  overwrite=overwrite, progress=progress,
+                                  opportunity_maps_=maps, surface=surface, ranking=ranking)
     written += pipeline.write_ranking(ranking, out, project=project, audience="partners",
                                       overwrite=overwrite)
     plan = pipeline.plan_inspections(ranking, period="2022-Q1", capacity=DEMO_CAPACITY)

@@ -856,6 +856,8 @@ def overlay_zones() -> dict[int, str]:
 # ----------------------------------------------------------------------------- HTML maps
 
 MAP_FILES = ("kaart.html",)
+#: The best-ranked premises of a municipality that its HTML map shows.
+PREMISES_ON_MAP = 25
 
 
 def _zone_display(ov, labels: dict[str, str]) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
@@ -887,7 +889,7 @@ def _zone_display(ov, labels: dict[str, str]) -> tuple[gpd.GeoDataFrame, dict[st
 def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable[str] = (),
               audience: str = "partners", offline: bool = False, tiles: str = "grijs",
               region: Region | None = None, overwrite: bool = False, progress: bool = False,
-              opportunity_maps_=None, surface=None) -> list[Path]:
+              opportunity_maps_=None, surface=None, ranking=None) -> list[Path]:
     """Write ``<out>/<statcode>/kaart.html`` per municipality and ``<out>/index.html``.
 
     Layers: opportunity classes, risk classes as the audience may see them, the bivariate
@@ -960,10 +962,21 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
             col = project.region.buurten_municipality_column
             bu = buurten[buurten[col] == m.code][["geometry"]]
             bu = bu if len(bu) else None
+        premises = premise_fields = None
+        if ranking is not None and audience != "public":
+            part = ranking.table[ranking.table["statcode"] == m.code].head(PREMISES_ON_MAP)
+            if len(part):
+                part = part.assign(rang_gemeente=np.arange(1, len(part) + 1))
+                premises = gpd.GeoDataFrame(
+                    part[["rang_gemeente", "premise_id", "scope", "redenen"]].astype(str),
+                    geometry=shapely.points(part["x"], part["y"]), crs=region.grid.crs)
+                premise_fields = {"rang_gemeente": "Rang", "premise_id": "Verblijfsobject",
+                                  "scope": "Gebied", "redenen": "Redenen"}
         html = webmap.municipality_page(
             title=f"{m.name} — gelegenheid en risico", outline=outline[["geometry"]],
             layers=layers, zones=zones, zone_fields=fields, bivariate=biv, buurten=bu,
-            footer=footer, audience=audience, offline=offline, tiles=tiles)
+            footer=footer, audience=audience, offline=offline, tiles=tiles,
+            premises=premises, premise_fields=premise_fields)
         written.append(webmap.write_page(out_dir / m.code / "kaart.html", html))
         entries.append((m.code, m.name, f"{m.code}/kaart.html"))
     index = webmap.index_page(title=f"{project.project.name} — kaarten per gemeente",

@@ -514,6 +514,29 @@ def _zones_layer(zones: gpd.GeoDataFrame, zone_fields: Mapping[str, str]) -> fol
     return layer
 
 
+def _premises_layer(points: gpd.GeoDataFrame, fields: Mapping[str, str]) -> folium.GeoJson:
+    """Ranked premises as circle markers (no icon fonts: works offline) with popups."""
+    missing = [c for c in fields if c not in points.columns]
+    if missing:
+        raise InputError(f"premises have no column(s) {', '.join(map(repr, missing))}.",
+                         code="E-INPUT-COLUMN")
+    keys = [f"f{i}" for i in range(len(fields))]
+    columns = list(fields)
+    properties = [
+        {key: escape_text(_format_value(row[col])) for key, col in zip(keys, columns, strict=True)}
+        for _, row in points[columns].iterrows()
+    ]
+    aliases = [escape_text(a) for a in fields.values()]
+    layer = folium.GeoJson(
+        _feature_collection(points, properties), name="Risicolocaties (ranglijst)",
+        marker=folium.CircleMarker(radius=6, weight=1.5, color="#000000", fill=True,
+                                   fill_color="#e31a1c", fill_opacity=0.9))
+    folium.GeoJsonPopup(fields=keys, aliases=aliases, labels=True,
+                        class_name="rm-popup").add_to(layer)
+    folium.GeoJsonTooltip(fields=keys[:2], aliases=aliases[:2], labels=True).add_to(layer)
+    return layer
+
+
 # --------------------------------------------------------------------------------------------
 # page furniture
 
@@ -596,6 +619,13 @@ def _late_script(map_name: str, legends: list[tuple[str, str]]) -> str:
   }}
   map.on("overlayadd overlayremove", sync);
   sync();
+  // #zoom/lat/lon (links from the ranked list in Excel) opens the map at that place
+  function goto() {{
+    var m = /^#(\\d{{1,2}})\\/(-?\\d+(?:\\.\\d+)?)\\/(-?\\d+(?:\\.\\d+)?)$/.exec(location.hash);
+    if (m) {{ map.setView([parseFloat(m[2]), parseFloat(m[3])], parseInt(m[1], 10)); }}
+  }}
+  window.addEventListener("hashchange", goto);
+  setTimeout(goto, 400);  // after the page has fitted the municipality
 }})();
 """
 
@@ -623,6 +653,8 @@ def municipality_page(
     audience: str,
     offline: bool = False,
     tiles: str = "grijs",
+    premises: gpd.GeoDataFrame | None = None,
+    premise_fields: dict[str, str] | None = None,
 ) -> str:
     """One municipality's interactive map as a self-contained HTML page.
 
@@ -656,6 +688,9 @@ def municipality_page(
     tiles : str, default="grijs"
         A PDOK basemap (:data:`TILES`), with the aerial photo (or grey map) as alternative,
         or ``"none"`` for no tiles and no tile requests at all.
+    premises : geopandas.GeoDataFrame, optional
+        Ranked premises (points), drawn as circle markers with a popup of
+        ``premise_fields`` (whitelist column -> Dutch alias, escaped like the zones).
 
     Returns
     -------
@@ -675,7 +710,7 @@ def municipality_page(
     """
     zone_fields = dict(zone_fields or {})
     all_layers = [*layers, *([bivariate] if bivariate is not None else [])]
-    _check_privacy(audience, all_layers, zone_fields)
+    _check_privacy(audience, all_layers, {**(zone_fields or {}), **(premise_fields or {})})
     if tiles != "none" and tiles not in TILES:
         raise ConfigError(f"unknown tiles {tiles!r}; use one of {', '.join(TILES)} or 'none'.",
                           code="E-CONFIG-VALUE")
@@ -723,6 +758,8 @@ def municipality_page(
                        color="#555555", weight=1, dash="4 3").add_to(m)
     if zones is not None:
         _zones_layer(_to_wgs84(zones, what="zones"), zone_fields).add_to(m)
+    if premises is not None and len(premises):
+        _premises_layer(_to_wgs84(premises, what="premises"), premise_fields or {}).add_to(m)
     _outline_layer(outline_ll, name="Gemeentegrens", color="#222222", weight=2.5).add_to(m)
 
     fullscreen = folium.plugins.Fullscreen(position="topleft", title="Volledig scherm",

@@ -32,7 +32,14 @@ def map_(project, municipalities, out, audience, offline, tiles, overwrite, prog
     from riskmap import config, pipeline
 
     proj = config.load_project(project)
+    region = pipeline.load_region(proj)
+    ranking = None
+    if proj.scoring is not None and audience != "public":
+        _, ranking = pipeline.rank_premises(proj, audience=audience,
+                                            municipalities=municipalities, region=region,
+                                            progress=progress)
     for path in pipeline.html_maps(proj, out, municipalities=municipalities,
                                    audience=audience, offline=offline, tiles=tiles,
-                                   overwrite=overwrite, progress=progress):
+                                   region=region, overwrite=overwrite, progress=progress,
+                                   ranking=ranking):
         click.echo(path)
