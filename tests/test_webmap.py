@@ -470,3 +470,29 @@ def test_write_page_is_atomic(tmp_path):
                        index_page(title="Kaarten", entries=[("GM9999", "Testdorp",
                                                              "GM9999/kaart.html")], footer={}))
     assert 'href="GM9999/kaart.html"' in index.read_text(encoding="utf-8")
+
+
+def test_premises_layer_is_whitelisted_and_escaped():
+    import geopandas as gpd
+    import shapely
+
+    from riskmap.grid import Grid
+    from riskmap.webmap import RasterLayer, municipality_page
+
+    grid = Grid.from_bounds(150_000, 450_000, 151_000, 451_000, cell_size=100)
+    outline = gpd.GeoDataFrame(geometry=[shapely.box(150_000, 450_000, 151_000, 451_000)],
+                               crs="EPSG:28992")
+    layer = RasterLayer("Gelegenheid (klasse)", np.ones(grid.shape, dtype=int), grid,
+                        {1: "#ffffb2"}, {1: "1"})
+    premises = gpd.GeoDataFrame(
+        {"rang": ["1"], "redenen": ["<img src=x onerror=alert(1)> ${alert(2)}"],
+         "geheim": ["GEHEIM-456"]},
+        geometry=shapely.points([150_500], [450_500]), crs="EPSG:28992")
+    html = municipality_page(title="t", outline=outline, layers=[layer], footer={},
+                             audience="partners", premises=premises,
+                             premise_fields={"rang": "Rang", "redenen": "Redenen"})
+    assert "Risicolocaties (ranglijst)" in html
+    assert "GEHEIM-456" not in html
+    assert "<img src=x" not in html and "${alert" not in html
+    # escaped, then JSON-encoded into the GeoJSON (& as \u0026)
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
