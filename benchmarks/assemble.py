@@ -9,6 +9,7 @@ parts = [
     ("## Kernel density against scikit-learn", "kde.md"),
     ("### The same with `oversample=1` (what the automatic settings search uses)",
      "kde_oversample1.md"),
+    ("## Scoring 1.5 M premises", "scoring.md"),
 ]
 out = []
 for title, name in parts:

@@ -17,7 +17,6 @@ indicators, nothing found).
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -115,7 +114,8 @@ def score_weighted(values: pd.DataFrame, features: list[dict]) -> tuple[np.ndarr
 
 
 def _fmt(value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """Dutch text of a number: 23 -> "23", 0.64 -> "0,6", NaN -> "onbekend"."""
+    if not np.isfinite(value):
         return "onbekend"
     if float(value).is_integer():
         return f"{int(value):,}".replace(",", ".")
@@ -128,18 +128,35 @@ def reasons(values: pd.DataFrame, contributions: pd.DataFrame, features: list[di
 
     A feature's ``reason`` template fills ``{waarde}`` with the premise's raw value, e.g.
     ``"{waarde} inschrijvingen op dit adres"`` or ``"ligt in een prioriteitszone"``.
+    Sentences are formatted once per distinct value and gathered with array indexing, so
+    1.5 M premises take seconds.
     """
     names = list(contributions.columns)
+    n = len(contributions)
+    if not n:
+        return []
     templates = {f["name"]: f.get("reason") or f.get("label") or f["name"] for f in features}
+    texts = np.empty((len(names), n), dtype=object)  # every feature's sentence per premise
+    for k, name in enumerate(names):  # a loop over features, not premises
+        template = templates[name]
+        if "{waarde}" in template:
+            codes, uniq = pd.factorize(values[name].to_numpy(dtype=float), use_na_sentinel=False)
+            sentences = np.array([template.replace("{waarde}", _fmt(u)) for u in uniq],
+                                 dtype=object)
+            texts[k] = sentences[codes]
+        else:
+            texts[k] = template
     c = contributions.to_numpy()
     order = np.argsort(-c, axis=1, kind="stable")[:, :top]
-    raw = values[names].to_numpy(dtype=float)
-    out = []
-    for i, idx in enumerate(order):  # building text per premise: output formatting only
-        parts = [templates[names[j]].replace("{waarde}", _fmt(raw[i, j])) for j in idx
-                 if c[i, j] > 0]
-        out.append("; ".join(parts))
-    return out
+    rows = np.arange(n)
+    out = np.full(n, "", dtype=object)
+    for p in range(order.shape[1]):  # top positions, not premises
+        j = order[:, p]
+        keep = c[rows, j] > 0
+        part = np.where(keep, texts[j, rows], "")
+        glue = np.where(keep & (out != ""), "; ", "")
+        out = out + glue + part
+    return out.tolist()
 
 
 def concentration_warnings(top: pd.DataFrame, *, columns: dict[str, str],
