@@ -78,12 +78,11 @@ def labels_from_outcomes(df: pd.DataFrame) -> pd.DataFrame:
     >>> df = pd.DataFrame({"premise_id": ["a", "b", "c"],
     ...                    "uitkomst": ["bevestigd", "ontkracht", "geen bevindingen"],
     ...                    "verkenning": ["ja", "nee", "nee"]})
-    >>> labels_from_outcomes(df)
-                label  exploration
-    premise_id
-    a               1         True
-    b               0        False
-    c               0        False
+    >>> out = labels_from_outcomes(df)
+    >>> out["label"].to_dict()
+    {'a': 1, 'b': 0, 'c': 0}
+    >>> out["exploration"].tolist()
+    [True, False, False]
     """
     if "uitkomst" not in df.columns:
         raise InputError(f"inspections: column 'uitkomst' not found; columns: "
@@ -208,7 +207,8 @@ class OutcomeModel(BaseEstimator):
     ----------
     K. Lum and W. Isaac (2016). To predict and serve? *Significance* 13(5), 14–19.
     D. Ensign, S. A. Friedler, S. Neville, C. Scheidegger and S. Venkatasubramanian (2018).
-    Runaway feedback loops in predictive policing. *Proceedings of FAT\\* 2018*, PMLR 81.
+    Runaway feedback loops in predictive policing. Conference on Fairness, Accountability
+    and Transparency (FAT* 2018), PMLR 81, 160–171.
     D. G. Horvitz and D. J. Thompson (1952). A generalization of sampling without replacement
     from a finite universe. *JASA* 47(260), 663–685.
     H. Lakkaraju et al. (2017). The selective labels problem. *KDD 2017*.
@@ -258,7 +258,7 @@ class OutcomeModel(BaseEstimator):
             raise ConfigError(f"OutcomeModel: invalid parameter(s): {'; '.join(bad)}.",
                               code="E-CONFIG-MODEL")
 
-    def _check_X(self, X, *, fit: bool) -> pd.DataFrame:
+    def _check_features(self, X, *, fit: bool) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             raise InputError(f"OutcomeModel: X must be a DataFrame of features indexed by "
                              f"premise_id, got {type(X).__name__}.", code="E-MODEL-FEATURES")
@@ -343,7 +343,7 @@ class OutcomeModel(BaseEstimator):
             return self._fit(X, inspected)
 
     def _fit(self, X: pd.DataFrame, inspected: pd.DataFrame) -> OutcomeModel:
-        X = self._check_X(X, fit=True)
+        X = self._check_features(X, fit=True)
         inspected = self._check_inspected(inspected)
         if X.index.has_duplicates:
             raise InputError("OutcomeModel: X has duplicate premise_ids in its index, e.g. "
@@ -471,15 +471,15 @@ class OutcomeModel(BaseEstimator):
             Probabilities in [0, 1], aligned with the rows of ``X``.
         """
         check_is_fitted(self, "model_")
-        X = self._check_X(X, fit=False)
+        X = self._check_features(X, fit=False)
         return self.model_.predict_proba(X.to_numpy(dtype=float))[:, 1]
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
-        """The ranking score: the same as :meth:`predict_proba` (not a metric of ``(X, y)``)."""
+        """Return the ranking score, the same as :meth:`predict_proba` (not a metric of (X, y))."""
         return self.predict_proba(X)
 
     def explain(self, X: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
-        """The features that push each premise up, largest first.
+        """List the features that push each premise up, largest first.
 
         Parameters
         ----------
@@ -498,7 +498,7 @@ class OutcomeModel(BaseEstimator):
             whose value is present (not NaN) in that row, with their importance.
         """
         check_is_fitted(self, "model_")
-        X = self._check_X(X, fit=False)
+        X = self._check_features(X, fit=False)
         names = list(self.feature_names_in_)
         if self.method == "logistic":
             z = self.model_[:-1].transform(X.to_numpy(dtype=float))
