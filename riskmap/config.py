@@ -338,6 +338,10 @@ class ScoringSpec(_Strict):
     inspections: str | None = None
     top_k: Annotated[int, Field(ge=1)] = 50
     max_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    scorer: Literal["weighted", "model"] = "weighted"
+    model_method: Literal["logistic", "gradient_boosting"] = "logistic"
+    model_training: Literal["exploration", "ipw"] = "exploration"
+    min_labels: Annotated[int, Field(ge=10)] = 30
     feature: Annotated[list[ScoringFeatureSpec], Field(min_length=1)]
 
     @model_validator(mode="after")

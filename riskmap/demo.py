@@ -356,8 +356,9 @@ Made by `riskmap.demo.make_demo_scoring`. A hidden ground truth plants misuse (l
 storage) at about 5 % of the candidate premises (non-residential objects on estates and in
 the countryside), more likely where opportunity is high, at vacant premises and letterbox
 addresses — and some in places the police never looked. Police signals (2021) hit 40 % of
-the true cases and 3 % of the others. Past inspections (2019–2021) followed old police
-attention (85 %, near earlier incidents and signals) with 15 % random exploration; their
+the true cases and 3 % of the others. 300 past inspections of farm buildings and estate
+premises (2019–2021) followed old police attention (85 %, near earlier incidents) with
+15 % random exploration; their
 outcomes come from the truth. `grondwaarheid.csv` is for evaluating plans only and is never
 an input of the scoring.
 """
@@ -406,12 +407,17 @@ def make_demo_scoring(project_path: str | Path, folder: str | Path, *, seed: int
         rng.integers(0, 365, sig_ids.size), unit="D")
     signals = pd.DataFrame({"premise_id": sig_ids, "datum": sig_dates.strftime("%Y-%m-%d"),
                             "soort": rng.choice(["melding", "tip", "waarneming"], sig_ids.size)})
-    # past inspections: 85 % follow police attention, 15 % random exploration
-    n_insp = 160
-    p_att = (near + 1) ** 1.5
+    # past inspections of farm buildings and estate premises: 85 % follow police attention,
+    # 15 % random exploration
+    estates = io.read_vector(folder / "ibis_bedrijventerreinen.gpkg", layer="bedrijventerreinen",
+                             crs=g.crs, columns=[], what="demo estates")
+    on_estate = shapely.contains_xy(shapely.union_all(estates.geometry.values), x, y)
+    candidate = on_estate | (prem["agrarisch"].to_numpy(dtype=float) == 1)
+    n_insp = 300
+    p_att = np.where(candidate, (near + 1) ** 1.5, 0.0)
     p_att /= p_att.sum()
     followed = rng.choice(len(prem), size=int(0.85 * n_insp), replace=False, p=p_att)
-    rest = np.setdiff1d(np.arange(len(prem)), followed)
+    rest = np.setdiff1d(np.flatnonzero(candidate), followed)
     explored = rng.choice(rest, size=n_insp - followed.size, replace=False)
     chosen = np.concatenate([followed, explored])
     found = truth[chosen] & (rng.uniform(size=chosen.size) < 0.9)

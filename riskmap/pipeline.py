@@ -1167,7 +1167,11 @@ def rank_premises(project: Project, *, audience: str = "partners",
         f["transform"] = {k: v for k, v in f["transform"].items() if v is not None}
         if f["transform"].get("method") != "decay":
             f["transform"].pop("shape", None)
-    score, contrib = scoring.score_weighted(values, feats)
+    model_report = None
+    if spec.scorer == "model":
+        score, contrib, model_report = _model_scores(values, ids[keep], insp, spec, feats)
+    else:
+        score, contrib = scoring.score_weighted(values, feats)
     if audience != "police":
         for f in feats:  # partners read that there is a signal, never how many
             if f["kind"] == "signals":
@@ -1209,9 +1213,38 @@ def rank_premises(project: Project, *, audience: str = "partners",
     scoring.concentration_warnings(table.head(spec.top_k),
                                    columns={"sector": "sector (SBI)", "estate": "estate"},
                                    max_share=spec.max_share)
-    return region, scoring.Ranking(table=table.reset_index(drop=True),
-                                   contributions=contrib.reset_index(drop=True),
-                                   features={f["name"]: f for f in feats})
+    result = scoring.Ranking(table=table.reset_index(drop=True),
+                             contributions=contrib.reset_index(drop=True),
+                             features={f["name"]: f for f in feats})
+    result.model_report = model_report
+    return region, result
+
+
+def _model_scores(values: pd.DataFrame, ids: pd.Series, insp, spec, feats):
+    """Scores of the ``model`` scorer, and per-premise contributions from its explanation.
+
+    The contributions of the model scorer are the positive logistic terms of the top
+    features (they explain the ranking; unlike the weighted scorer they do not add up to
+    the calibrated probability). ``history`` features are left out of the model: they are
+    made from the very outcomes it learns (label leakage).
+    """
+    from riskmap.model import OutcomeModel, labels_from_outcomes
+
+    if insp is None:
+        raise ConfigError("[scoring] scorer = \"model\" needs inspections = \"…\" (past "
+                          "inspection outcomes to learn from).", code="E-CONFIG-MISSING")
+    # features built from the inspection outcomes themselves would leak the label
+    leak = [f["name"] for f in feats if f["kind"] == "history"]
+    X = values.drop(columns=leak)
+    X.index = ids.to_numpy()
+    model = OutcomeModel(method=spec.model_method, training=spec.model_training,
+                         min_labels=spec.min_labels).fit(X, labels_from_outcomes(insp))
+    score = model.score(X)
+    contrib = pd.DataFrame(0.0, index=values.index, columns=values.columns)
+    for i, top in enumerate(model.explain(X, top=3)):  # explanation per premise: output text
+        for name, value in top:
+            contrib.iat[i, contrib.columns.get_loc(name)] = float(value)
+    return score, contrib, model.cv_report_
 
 
 RANK_FILES = ("ranglijst.csv", "ranglijst.xlsx", "ranglijst.gpkg")
@@ -1251,6 +1284,8 @@ def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: s
     prov_flat["scoring"] = json.dumps({n: {"weight": f["weight"], "label": f["label"]}
                                        for n, f in ranking.features.items()},
                                       ensure_ascii=False)
+    if ranking.model_report:
+        prov_flat["model"] = json.dumps(ranking.model_report, ensure_ascii=False, default=str)
     written: list[Path] = []
     for code in codes:
         part = table[table["statcode"] == code].copy()

@@ -79,6 +79,7 @@ class Ranking:
     table: pd.DataFrame
     contributions: pd.DataFrame
     features: dict[str, dict]
+    model_report: dict | None = None
 
 
 def score_weighted(values: pd.DataFrame, features: list[dict]) -> tuple[np.ndarray, pd.DataFrame]:

@@ -172,3 +172,23 @@ def test_demo_plan_beats_random_inspection(demo_out):
     assert precision == pytest.approx(report["plan_precision"])
     assert precision > report["random_precision_p95"] > report["random_precision_expected"]
     assert (plan["Soort"] == "verkenning").sum() == 15
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_model_scorer_on_the_demo_history(demo_out):
+    """The outcome-trained scorer learns from the demo's 160 past inspections (IPW)."""
+    from riskmap import config, pipeline
+
+    project = config.load_project(demo_out / "project.toml")
+    spec = project.scoring.model_copy(update={"scorer": "model", "model_training": "ipw"})
+    project = project.model_copy(update={"scoring": spec})
+    _, ranking = pipeline.rank_premises(project, audience="police")
+    report = ranking.model_report
+    assert report["training"] == "ipw" and report["n_labels"] >= 100
+    assert 0.5 < report["auc"] <= 1
+    truth = set(pd.read_csv(demo_out / "data" / "demo" / "grondwaarheid.csv",
+                            dtype=str)["premise_id"])
+    top = ranking.table.head(100)["premise_id"].isin(truth).mean()
+    base = ranking.table["premise_id"].isin(truth).mean()
+    assert top > 2 * base
+    assert ranking.table["score"].is_monotonic_decreasing

@@ -181,3 +181,13 @@ def test_bad_scoring_input_exit_2_nothing_written(scoring_project, tmp_path, bre
     assert res.exit_code == 2, res.output
     assert code in res.stderr and text in res.stderr and "Traceback" not in res.stderr
     assert not out.exists()
+
+
+def test_model_scorer_refuses_too_few_labels(scoring_project, tmp_path):
+    text = scoring_project.read_text().replace("top_k = 10", 'top_k = 10\nscorer = "model"')
+    scoring_project.write_text(text)
+    out = tmp_path / "out"
+    res = _run("rank", str(scoring_project), "--out", str(out))
+    assert res.exit_code == 2
+    assert "E-MODEL-LABELS" in res.stderr and "needs at least 30" in res.stderr
+    assert not out.exists()
