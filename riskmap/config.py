@@ -287,7 +287,8 @@ class ScoringFeatureSpec(_Strict):
     ``map`` (``gelegenheid``, ``risico``, ``prioriteitszone``, ``blinde_vlek`` or
     ``afstand_prioriteitszone`` of the premise's cell), ``signals`` (police signals at the
     premise within ``window_days``; sensitive) or ``history`` (``laatste_bevinding``: 1 when
-    the last inspection confirmed something).
+    the last inspection confirmed something; ``dagen_sinds_inspectie``: days since the last
+    inspection, unknown when never inspected).
     """
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
@@ -298,7 +299,7 @@ class ScoringFeatureSpec(_Strict):
     equals: str | None = None
     map: Literal["gelegenheid", "risico", "prioriteitszone", "blinde_vlek",
                  "afstand_prioriteitszone"] | None = None
-    history: Literal["laatste_bevinding"] | None = None
+    history: Literal["laatste_bevinding", "dagen_sinds_inspectie"] | None = None
     window_days: Annotated[float, Field(gt=0)] = 365.0
     transform: TransformSpec
     direction: Literal["higher", "lower"] = "higher"

@@ -1155,12 +1155,14 @@ def rank_premises(project: Project, *, audience: str = "partners",
             counts = recent["premise_id"].value_counts()
             values[f.name] = ids.map(counts).fillna(0).to_numpy(dtype=float)
         elif f.kind == "history":
-            if insp is None:
-                values[f.name] = 0.0
-            else:
-                last = insp.sort_values("datum").groupby("premise_id").last()
+            last = (insp.sort_values("datum").groupby("premise_id").last() if insp is not None
+                    else pd.DataFrame({"uitkomst": [], "datum": []}))
+            if f.history == "laatste_bevinding":
                 hit = (last["uitkomst"] == "bevestigd").astype(float)
                 values[f.name] = ids.map(hit).fillna(0).to_numpy(dtype=float)
+            else:  # days since the last inspection (NaN: never inspected)
+                days = (ref - pd.to_datetime(last["datum"])).dt.days.astype(float)
+                values[f.name] = ids.map(days).to_numpy(dtype=float)
     values = values[keep]
     feats = [f.model_dump() for f in spec.feature]
     for f in feats:

@@ -191,3 +191,33 @@ def test_model_scorer_refuses_too_few_labels(scoring_project, tmp_path):
     assert res.exit_code == 2
     assert "E-MODEL-LABELS" in res.stderr and "needs at least 30" in res.stderr
     assert not out.exists()
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_days_since_inspection_feature(scoring_project):
+    from riskmap import config, pipeline
+
+    text = scoring_project.read_text() + """
+[[scoring.feature]]
+name = "dagen"
+label = "Dagen sinds de laatste inspectie"
+reason = "{waarde} dagen sinds de laatste inspectie"
+kind = "history"
+history = "dagen_sinds_inspectie"
+transform = "minmax"
+weight = 1
+"""
+    scoring_project.write_text(text)
+    project = config.load_project(scoring_project)
+    region, ranking = pipeline.rank_premises(project, audience="police")
+    t = ranking.table.set_index("premise_id")
+    # reference date: the day after the last incident; inspections 2021-10-01 and 2020-01-01
+    ref = pd.Timestamp(pd.read_csv(scoring_project.parent / "data" / "incidenten.csv")[
+        "datum"].max()) + pd.Timedelta(days=1)
+    contrib = ranking.contributions.set_axis(ranking.table["premise_id"])
+    older, newer = "9001010000000031", "9001010000000030"
+    if older in t.index and newer in t.index:
+        assert contrib.loc[older, "dagen"] > contrib.loc[newer, "dagen"]
+    assert (ref - pd.Timestamp("2020-01-01")).days > 600
+    never = contrib.drop(index=[i for i in (older, newer) if i in contrib.index])
+    assert (never["dagen"] == 0).all()  # never inspected: unknown, no contribution
