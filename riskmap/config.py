@@ -284,11 +284,14 @@ class ScoringFeatureSpec(_Strict):
     """One ``[[scoring.feature]]``: a premise feature with transform, direction and weight.
 
     ``kind`` = ``column`` (a premise attribute; with ``equals`` a text value becomes 1/0),
-    ``map`` (``gelegenheid``, ``risico``, ``prioriteitszone``, ``blinde_vlek`` or
-    ``afstand_prioriteitszone`` of the premise's cell), ``signals`` (police signals at the
-    premise within ``window_days``; sensitive) or ``history`` (``laatste_bevinding``: 1 when
-    the last inspection confirmed something; ``dagen_sinds_inspectie``: days since the last
-    inspection, unknown when never inspected).
+    ``map`` (``gelegenheid``, ``risico``, ``prioriteitszone``, ``blinde_vlek``,
+    ``afstand_prioriteitszone`` of the premise's cell, or ``indicator`` with
+    ``indicator = "<theme>_<name>"``: that opportunity indicator's transformed value (0–1) at
+    the premise, e.g. isolation or building size — the indicators' measure vocabulary),
+    ``signals`` (police signals at the premise within ``window_days``; sensitive) or
+    ``history`` (``laatste_bevinding``: 1 when the last inspection confirmed something;
+    ``dagen_sinds_inspectie``: days since the last inspection, unknown when never
+    inspected).
     """
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
@@ -298,7 +301,8 @@ class ScoringFeatureSpec(_Strict):
     column: str | None = None
     equals: str | None = None
     map: Literal["gelegenheid", "risico", "prioriteitszone", "blinde_vlek",
-                 "afstand_prioriteitszone"] | None = None
+                 "afstand_prioriteitszone", "indicator"] | None = None
+    indicator: str | None = None   # with map = "indicator": "<theme>_<indicator name>"
     history: Literal["laatste_bevinding", "dagen_sinds_inspectie"] | None = None
     window_days: Annotated[float, Field(gt=0)] = 365.0
     transform: TransformSpec
@@ -315,6 +319,9 @@ class ScoringFeatureSpec(_Strict):
         need = {"column": self.column, "map": self.map, "history": self.history}
         if self.kind in need and need[self.kind] is None:
             raise ValueError(f"kind = \"{self.kind}\" needs {self.kind} = \"…\"")
+        if (self.map == "indicator") != (self.indicator is not None):
+            raise ValueError("map = \"indicator\" goes with indicator = \"<theme>_<name>\" "
+                             "(e.g. \"buitengebied_isolatie\"), and only with it")
         return self
 
 

@@ -303,6 +303,16 @@ transform = "minmax"
 weight = 0.2
 
 [[scoring.feature]]
+name = "afgelegen"
+label = "Afgelegen (weinig woningen in de buurt)"
+reason = "afgelegen: weinig woningen in de buurt"
+kind = "map"
+map = "indicator"
+indicator = "buitengebied_isolatie"
+transform = { method = "threshold", value = 0.5 }
+weight = 0.05
+
+[[scoring.feature]]
 name = "inschrijvingen"
 label = "KvK-inschrijvingen op het adres"
 reason = "{waarde} inschrijvingen op dit adres"

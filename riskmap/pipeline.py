@@ -1028,6 +1028,24 @@ def read_inspections(project: Project) -> pd.DataFrame | None:
     return df
 
 
+def _indicator_at(region: Region, omaps, column: str, rows: np.ndarray, cols: np.ndarray, *,
+                  where: str) -> np.ndarray:
+    """An opportunity indicator's transformed value (contribution / weight share) per cell."""
+    known = sorted(omaps[0].contributions) if omaps else []
+    if column not in known:
+        raise ConfigError(f"{where}: indicator {column!r} is not in the opportunity map; use "
+                          f"one of {', '.join(known)}.", code="E-CONFIG-VALUE")
+    out = np.zeros(region.grid.shape)
+    for m in omaps:
+        r0, c0 = region.window(m.code)
+        mine = region.labels[r0, c0] == region.codes.index(m.code)
+        block = out[r0, c0]
+        block[mine] = np.nan_to_num(m.contributions[column], nan=0.0)[mine]
+        out[r0, c0] = block
+    top = out.max()
+    return out[rows, cols] / top if top > 0 else out[rows, cols]
+
+
 def _region_array(region: Region, maps, attr: str, *, fill=0.0) -> np.ndarray:
     """Paste per-municipality cut-outs into one region array (by cell-centre municipality)."""
     out = np.full(region.grid.shape, fill, dtype=float)
@@ -1146,6 +1164,9 @@ def rank_premises(project: Project, *, audience: str = "partners",
             col = prem[f.column]
             values[f.name] = ((col.astype(str) == f.equals).astype(float) if f.equals is not None
                               else pd.to_numeric(col, errors="coerce"))
+        elif f.kind == "map" and f.map == "indicator":
+            values[f.name] = _indicator_at(region, omaps, f.indicator, rr, cc,
+                                           where=f"[[scoring.feature]] {f.name}")
         elif f.kind == "map":
             values[f.name] = context[f.map]
         elif f.kind == "signals":

@@ -221,3 +221,36 @@ weight = 1
     assert (ref - pd.Timestamp("2020-01-01")).days > 600
     never = contrib.drop(index=[i for i in (older, newer) if i in contrib.index])
     assert (never["dagen"] == 0).all()  # never inspected: unknown, no contribution
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_indicator_feature_reads_the_opportunity_indicator(scoring_project):
+    from riskmap import config, pipeline
+
+    text = scoring_project.read_text() + """
+[[scoring.feature]]
+name = "bos"
+label = "Bos in de cel"
+reason = "bos in de buurt"
+kind = "map"
+map = "indicator"
+indicator = "test_bos"
+transform = { method = "threshold", value = 1e-9 }
+weight = 1
+"""
+    scoring_project.write_text(text)
+    project = config.load_project(scoring_project)
+    region, ranking = pipeline.rank_premises(project, audience="police")
+    region2, maps = pipeline.opportunity_maps(project, region=region)
+    # independently: the premise's cell in its municipality's map
+    t = ranking.table
+    m = {mm.code: mm for mm in maps}
+    for i, row in t.iterrows():
+        mm = m[row["statcode"]]
+        r, c, _inside = mm.grid.rowcol(np.array([row["x"]]), np.array([row["y"]]))
+        expected = mm.contributions["test_bos"][r[0], c[0]]
+        assert (expected > 0) == (ranking.contributions.loc[i, "bos"] > 0)
+    bad = scoring_project.read_text().replace('indicator = "test_bos"', 'indicator = "bos"')
+    scoring_project.write_text(bad)
+    with pytest.raises(ConfigError, match="not in the opportunity map; use one of"):
+        pipeline.rank_premises(config.load_project(scoring_project), audience="police")
