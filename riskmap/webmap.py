@@ -488,20 +488,29 @@ def _outline_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, weight: floa
                           style_function=lambda _f: style, interactive=False)
 
 
-def _zones_layer(zones: gpd.GeoDataFrame, zone_fields: Mapping[str, str]) -> folium.GeoJson:
-    missing = [c for c in zone_fields if c not in zones.columns]
+def _popup_properties(gdf: gpd.GeoDataFrame, fields: Mapping[str, str], *, what: str
+                      ) -> tuple[list[str], list[dict[str, str]] | None, list[str]]:
+    """Whitelisted, escaped feature properties under neutral keys f0, f1, … and the aliases.
+
+    Only the ``fields`` columns reach the page, and their names never do.
+    """
+    missing = [c for c in fields if c not in gdf.columns]
     if missing:
         raise InputError(
-            f"zones have no column(s) {', '.join(map(repr, missing))}. Columns: "
-            f"{', '.join(str(c) for c in zones.columns if c != zones.geometry.name)}.",
+            f"{what} have no column(s) {', '.join(map(repr, missing))}. Columns: "
+            f"{', '.join(str(c) for c in gdf.columns if c != gdf.geometry.name)}.",
             code="E-INPUT-COLUMN")
-    keys = [f"f{i}" for i in range(len(zone_fields))]
-    columns = list(zone_fields)
+    keys = [f"f{i}" for i in range(len(fields))]
+    columns = list(fields)
     properties = [
         {key: escape_text(_format_value(row[col])) for key, col in zip(keys, columns, strict=True)}
-        for _, row in zones[columns].iterrows()
+        for _, row in gdf[columns].iterrows()
     ] if columns else None
-    aliases = [escape_text(a) for a in zone_fields.values()]
+    return keys, properties, [escape_text(a) for a in fields.values()]
+
+
+def _zones_layer(zones: gpd.GeoDataFrame, zone_fields: Mapping[str, str]) -> folium.GeoJson:
+    keys, properties, aliases = _popup_properties(zones, zone_fields, what="zones")
     style = {"color": "#6a3d9a", "weight": 2, "fillColor": "#6a3d9a", "fillOpacity": 0.08}
     layer = folium.GeoJson(
         _feature_collection(zones, properties), name="Zones",
@@ -516,17 +525,7 @@ def _zones_layer(zones: gpd.GeoDataFrame, zone_fields: Mapping[str, str]) -> fol
 
 def _premises_layer(points: gpd.GeoDataFrame, fields: Mapping[str, str]) -> folium.GeoJson:
     """Ranked premises as circle markers (no icon fonts: works offline) with popups."""
-    missing = [c for c in fields if c not in points.columns]
-    if missing:
-        raise InputError(f"premises have no column(s) {', '.join(map(repr, missing))}.",
-                         code="E-INPUT-COLUMN")
-    keys = [f"f{i}" for i in range(len(fields))]
-    columns = list(fields)
-    properties = [
-        {key: escape_text(_format_value(row[col])) for key, col in zip(keys, columns, strict=True)}
-        for _, row in points[columns].iterrows()
-    ]
-    aliases = [escape_text(a) for a in fields.values()]
+    keys, properties, aliases = _popup_properties(points, fields, what="premises")
     layer = folium.GeoJson(
         _feature_collection(points, properties), name="Risicolocaties (ranglijst)",
         marker=folium.CircleMarker(radius=6, weight=1.5, color="#000000", fill=True,
