@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_hotspots.py > benchmarks/results/hotspots.md
 	$(PY) benchmarks/bench_kde.py > benchmarks/results/kde.md
 	$(PY) benchmarks/bench_kde.py --oversample 1 --exact-cells 300 > benchmarks/results/kde_oversample1.md
-	$(PY) benchmarks/bench_scoring.py > benchmarks/results/scoring.md
+	$(PY) benchmarks/bench_scoring.py --scale 1.0 > benchmarks/results/scoring.md
 	$(PY) benchmarks/assemble.py > BENCHMARKS.md
 
 clean:
