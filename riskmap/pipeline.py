@@ -178,6 +178,27 @@ def validate(project: Project) -> list[str]:
             problems.extend(exc.problems or [])
             if not exc.problems:
                 problems.add(exc.code, str(exc))
+    scoring_line = None
+    if project.scoring is not None:
+        spec = project.scoring
+        try:
+            cols = [spec.id_column, *[f.column for f in spec.feature if f.kind == "column"]]
+            prem = io.read_vector(project.path_of(spec.premises), crs=region.grid.crs,
+                                  layer=spec.layer, where=spec.where, columns=cols,
+                                  what=f"{project.path} [scoring] premises")
+            if spec.estates:
+                io.read_vector(project.path_of(spec.estates), crs=region.grid.crs,
+                               layer=spec.estates_layer, columns=[spec.estates_id_column],
+                               what=f"{project.path} [scoring] estates")
+            if spec.signals:
+                _read_table(project, spec.signals, required=["premise_id", "datum"],
+                            what=f"{project.path} [scoring] signals")
+            read_inspections(project)
+            scoring_line = f"scoring: {len(prem)} premises readable, {len(spec.feature)} features"
+        except RiskmapError as exc:
+            problems.extend(exc.problems or [])
+            if not exc.problems:
+                problems.add(exc.code, str(exc))
     problems.raise_if_any(InputError, title=f"{project.path}: {len(problems)} problem(s)")
     g = region.grid
     lines = [
@@ -190,6 +211,8 @@ def validate(project: Project) -> list[str]:
                      "sources readable")
     if risk_line:
         lines.append(risk_line)
+    if scoring_line:
+        lines.append(scoring_line)
     return lines
 
 
@@ -650,6 +673,17 @@ def run_backtest(incidents, *, date_col, lon_col=None, lat_col=None, x_col=None,
     result = backtest.backtest(inc, split=split, until=until, area=area, cell_size=cell_size,
                                offsets=offsets, seed=seed)
     result["incidents"] = Path(incidents).name
+    from riskmap import __version__
+
+    files = [Path(incidents), *([Path(area_file)] if area_file else [])]
+    result["provenance"] = {
+        "riskmap_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "audience": "police",
+        "inputs": {f.name: {"sha256": _sha256(f)} for f in files},
+        "settings": {"split": split, "until": until, "cell_size_m": cell_size,
+                     "offsets": offsets, "seed": seed},
+    }
     return result
 
 

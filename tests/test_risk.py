@@ -217,6 +217,8 @@ def test_backtest_on_real_data_riskmap_at_least_as_good(args, crs, tmp_path):
     pei = {m: d["results"][m]["0.05"]["pei"] for m in ("riskmap", "counts", "kde")}
     assert pei["riskmap"] >= max(pei["counts"], pei["kde"]) - 1e-12
     assert "why" in d["results"]["riskmap"]["settings"]
+    prov = d["provenance"]
+    assert prov["riskmap_version"] and len(next(iter(prov["inputs"].values()))["sha256"]) == 64
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     assert math.isfinite(d["results"]["riskmap"]["0.05"]["pai"])
 

@@ -254,3 +254,12 @@ weight = 1
     scoring_project.write_text(bad)
     with pytest.raises(ConfigError, match="not in the opportunity map; use one of"):
         pipeline.rank_premises(config.load_project(scoring_project), audience="police")
+
+
+def test_validate_checks_the_scoring_sources(scoring_project):
+    res = CliRunner().invoke(main, ["validate", str(scoring_project)])
+    assert res.exit_code == 0, res.output
+    assert "scoring: 55 premises readable, 4 features" in res.stdout
+    _bad_outcome(scoring_project)
+    res = CliRunner().invoke(main, ["validate", str(scoring_project)])
+    assert res.exit_code == 2 and "E-SCORING-OUTCOME" in res.stderr
