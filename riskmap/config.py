@@ -24,6 +24,7 @@ __all__ = [
     "OpportunitySpec",
     "Project",
     "RegionSpec",
+    "RegisterSpec",
     "RiskLayerSpec",
     "RiskSpec",
     "SourceSpec",
@@ -368,6 +369,28 @@ class ScoringSpec(_Strict):
         return self
 
 
+class RegisterTargets(_Strict):
+    """Targets of the year plan, e.g. baseline 142 risk locations, 30 % in beeld."""
+
+    baseline: Annotated[int, Field(ge=0)] | None = None
+    in_beeld_share: Annotated[float, Field(ge=0, le=1)] | None = None
+    aangepakt_min_per_municipality: Annotated[int, Field(ge=0)] | None = None
+    bevestig_of_ontkracht: Annotated[int, Field(ge=0)] | None = None
+    aangepakt: Annotated[int, Field(ge=0)] | None = None
+
+
+class RegisterSpec(_Strict):
+    """The ``[register]`` table: where the register lives and the year plan's targets.
+
+    ``url`` is a SQLAlchemy URL: a file (``sqlite:///register.sqlite``, relative to the
+    project file) by default, or ``postgresql+psycopg://user@host/db`` for a register that a
+    partnership shares.
+    """
+
+    url: str = "sqlite:///register.sqlite"
+    targets: RegisterTargets = RegisterTargets()
+
+
 class ProjectMeta(_Strict):
     """The optional ``[project]`` table: name and legal basis, carried into provenance."""
 
@@ -378,11 +401,15 @@ class ProjectMeta(_Strict):
 class Project(_Strict):
     """A validated project: region, layer sets and where the files are."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     project: ProjectMeta = ProjectMeta()
     region: RegionSpec
     opportunity: OpportunitySpec | None = None
     risk: RiskSpec | None = None
     scoring: ScoringSpec | None = None
+    # "register" would shadow pydantic's ABCMeta.register: the field has another name
+    register_spec: RegisterSpec | None = Field(default=None, alias="register")
     path: Path | None = None
     layer_sets: tuple[LayerSet, ...] = ()
     digest: str = ""

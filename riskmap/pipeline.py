@@ -1410,6 +1410,7 @@ PLAN_COLUMNS = {
     "scope": "Gebied", "bedrijventerrein": "Bedrijventerrein", "openbare_ruimte": "Straat",
     "huisnummer": "Huisnummer", "postcode": "Postcode", "woonplaats": "Woonplaats",
     "rang": "Rang in de lijst", "score": "Score", "redenen": "Redenen", "zone": "Zone",
+    "x": "x (RD)", "y": "y (RD)",
 }
 
 
@@ -1438,3 +1439,133 @@ def write_plan(plan, out_dir: str | Path, *, project: Project, audience: str,
     return [excel.write_xlsx(targets[0], {"Plan": shown, "Werkpakketten": plan.packages},
                              provenance=prov_flat, hyperlinks=links),
             excel.write_csv(targets[1], shown)]
+
+
+# ----------------------------------------------------------------------------- register
+
+
+def open_project_register(project: Project):
+    """The project's register (``[register] url``; a relative SQLite file sits beside the
+    project file)."""
+    from riskmap.register import open_register
+
+    spec = project.register_spec
+    url = spec.url if spec else "sqlite:///register.sqlite"
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{project.path_of(url.removeprefix('sqlite:///'))}"
+    return open_register(url)
+
+
+def register_targets(project: Project) -> dict:
+    """The year plan's targets from ``[register.targets]`` (only those that are set)."""
+    spec = project.register_spec
+    if spec is None:
+        return {}
+    return {k: v for k, v in spec.targets.model_dump().items() if v is not None}
+
+
+def read_outcomes_file(path: str | Path) -> pd.DataFrame:
+    """An inspectors' returned plan (XLSX sheet ``Plan`` or CSV) with an outcome column."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} not found.", code="E-INPUT-NOTFOUND")
+    if path.suffix.lower() == ".xlsx":
+        frame = pd.read_excel(path, sheet_name=0, dtype=str)
+    else:
+        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+    rename = {"Verblijfsobject": "premise_id", "Datum": "datum", "Uitkomst": "uitkomst",
+              "Team": "team", "Verkenning": "verkenning", "Bevindingen": "bevindingen",
+              "x (RD)": "x", "y (RD)": "y"}
+    frame = frame.rename(columns=rename)
+    if "Soort" in frame.columns and "verkenning" not in frame.columns:
+        frame["verkenning"] = np.where(frame["Soort"] == "verkenning", "ja", "nee")
+    return frame
+
+
+def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: dict, *,
+                    title: str, footer: dict[str, str]) -> str:
+    """A self-contained progress page: tables and one bar chart (PNG inside), no scripts."""
+    import base64
+    import html as html_mod
+    from io import BytesIO
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from riskmap.register import STATUSES
+
+    per = progress[(progress["statcode"] != "regio")]
+    per = per.groupby("statcode")[list(STATUSES)].sum()
+    fig, ax = plt.subplots(figsize=(9, max(3, 0.28 * len(per) + 1)), dpi=100)
+    left = np.zeros(len(per))
+    colors = ["#bdbdbd", "#fdae61", "#d7191c", "#2c7bb6", "#1a9641", "#636363"]
+    for status, color in zip(STATUSES, colors, strict=False):
+        ax.barh(per.index, per[status], left=left, color=color, label=status)
+        left += per[status].to_numpy()
+    ax.set_xlabel("risicolocaties")
+    ax.legend(fontsize=8, ncol=3)
+    ax.invert_yaxis()
+    buf = BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    png = base64.b64encode(buf.getvalue()).decode()
+
+    def table(frame: pd.DataFrame) -> str:
+        head = "".join(f"<th>{html_mod.escape(str(c))}</th>" for c in frame.columns)
+        rows = "".join("<tr>" + "".join(f"<td>{html_mod.escape(str(v))}</td>" for v in r)
+                       + "</tr>" for r in frame.itertuples(index=False))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+    hit_rows = pd.DataFrame([{"inspecties": k, **v} for k, v in hits.items()])
+    foot = " · ".join(f"<b>{html_mod.escape(k)}</b>: {html_mod.escape(str(v))}"
+                      for k, v in footer.items())
+    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    goals = (table(targets) if targets is not None and len(targets)
+             else "<p>Geen doelen opgegeven.</p>")
+    chart = f'<img alt="risicolocaties per gemeente en status" src="data:image/png;base64,{png}">'
+    return f"""<!DOCTYPE html>
+<html lang="nl"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>{html_mod.escape(title)}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:70em}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:2px 6px}}
+th{{background:#f0f0f0}}footer{{color:#555;font-size:12px;margin-top:2em}}</style></head>
+<body><h1>{html_mod.escape(title)}</h1>
+<h2>Doelen</h2>{goals}
+<h2>Status per gemeente</h2>{chart}
+<h2>Trefkans van inspecties</h2>{table(hit_rows)}
+<h2>Per gemeente en thema</h2>{table(progress)}
+<footer>{foot}</footer></body></html>
+"""
+
+
+def write_progress(project: Project, out_dir: str | Path, *, overwrite: bool = False
+                   ) -> list[Path]:
+    """``voortgang.csv``, ``doelen.csv`` and the dashboard ``voortgang.html`` in ``out_dir``."""
+    from riskmap import __version__, excel
+
+    out_dir = Path(out_dir)
+    targets_given = register_targets(project)
+    files = [out_dir / n for n in ("voortgang.csv", "doelen.csv", "voortgang.html")]
+    existing = [p for p in files if p.exists()]
+    if existing and not overwrite:
+        raise InputError(f"{existing[0]} exists already. Use --overwrite or another --out.",
+                         code="E-OUTPUT-EXISTS")
+    with open_project_register(project) as reg:
+        progress = reg.progress()
+        targets = reg.check_targets(targets_given) if targets_given else None
+        hits = reg.hit_rates()
+    written = [excel.write_csv(files[0], progress)]
+    if targets is not None:
+        written.append(excel.write_csv(files[1], targets))
+    footer = {"riskmap": __version__,
+              "gemaakt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "project": project.project.name}
+    page = _dashboard_html(progress, targets, hits, title=f"Voortgang risicolocaties — "
+                           f"{project.project.name}", footer=footer)
+    with io.atomic_path(files[2]) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    written.append(files[2])
+    return written

@@ -15,6 +15,7 @@ from riskmap.cli.opportunity import opportunity
 from riskmap.cli.options import setup_logging
 from riskmap.cli.overlay import overlay
 from riskmap.cli.rank import plan, rank
+from riskmap.cli.register import register
 from riskmap.cli.risk import risk
 from riskmap.cli.validate import validate
 
@@ -36,5 +37,6 @@ main.add_command(overlay)
 main.add_command(map_)
 main.add_command(rank)
 main.add_command(plan)
+main.add_command(register)
 
 __all__ = ["main"]
