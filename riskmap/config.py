@@ -266,6 +266,8 @@ class RiskSpec(_Strict):
     classes: Annotated[int, Field(ge=2, le=10)] = 5
     k: Annotated[int, Field(ge=1)] = 5
     layer: RiskLayerSpec | None = None
+    # confirmed register outcomes as incidents: off unless asked (feedback-loop guard)
+    register_outcomes_as_incidents: bool = False
 
     @model_validator(mode="after")
     def _one_input(self) -> RiskSpec:

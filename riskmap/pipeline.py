@@ -430,12 +430,41 @@ def read_project_incidents(project: Project, region: Region):
                          crs=spec.crs, type_col=spec.type_column, weight_col=spec.weight_column,
                          id_col=spec.id_column, area=shapely.buffer(area, region.halo))
     inc = inc.select(start=spec.start, end=spec.end, types=spec.types)
+    if spec.register_outcomes_as_incidents:  # explicit opt-in only (feedback-loop guard)
+        inc = _with_register_outcomes(project, inc)
     if len(inc) == 0:
         raise InputError(f"{project.path} [risk]: no incidents in the period "
                          f"{spec.start or 'begin'} – {spec.end or 'end'}"
                          f"{f' of types {spec.types}' if spec.types else ''}. Check start, end "
                          "and types.", code="E-INCIDENTS-EMPTY")
     return inc
+
+
+def _with_register_outcomes(project: Project, inc):
+    """Add confirmed register outcomes as incidents (type ``bevestigde inspectie``).
+
+    Only when ``[risk] register_outcomes_as_incidents = true``: by default inspection
+    outcomes never feed the risk map, because places inspected because they were on the
+    map would then rise on the map (a runaway feedback loop).
+    """
+    from dataclasses import replace
+
+    with open_project_register(project) as reg:
+        ins = reg.inspections()
+        locs = reg.locations().set_index("location_id")
+    ok = ins[ins["outcome"] == "bevestigd"]
+    if not len(ok):
+        return inc
+    x = ok["location_id"].map(locs["x"]).to_numpy(dtype=float)
+    y = ok["location_id"].map(locs["y"]).to_numpy(dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    dates = pd.to_datetime(ok["date"]).to_numpy(dtype="datetime64[ns]")[keep]
+    return replace(inc, x=np.concatenate([inc.x, x[keep]]),
+                   y=np.concatenate([inc.y, y[keep]]),
+                   date=np.concatenate([inc.date, dates]),
+                   weight=np.concatenate([inc.weight, np.ones(keep.sum())]),
+                   type=np.concatenate([inc.type, np.full(keep.sum(), "bevestigde inspectie",
+                                                          dtype=object)]))
 
 
 def _region_mask(region: Region) -> np.ndarray:
@@ -1049,6 +1078,16 @@ def read_inspections(project: Project) -> pd.DataFrame | None:
     spec = project.scoring
     if not spec.inspections:
         return None
+    if spec.inspections == "register":  # feedback: the register's outcomes become labels
+        with open_project_register(project) as reg:
+            ins = reg.inspections()
+            locs = reg.locations().set_index("location_id")["premise_id"]
+        ins = ins[ins["outcome"].notna()]
+        return pd.DataFrame({
+            "premise_id": ins["location_id"].map(locs).fillna(ins["location_id"]).astype(str),
+            "datum": pd.to_datetime(ins["date"]),
+            "uitkomst": ins["outcome"].astype(str),
+            "verkenning": ins["exploration"].astype(bool)})
     what = f"{project.path} [scoring] inspections"
     df = _read_table(project, spec.inspections, required=["premise_id", "datum", "uitkomst"],
                      what=what)
@@ -1483,7 +1522,8 @@ def read_outcomes_file(path: str | Path) -> pd.DataFrame:
 
 
 def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: dict, *,
-                    title: str, footer: dict[str, str]) -> str:
+                    title: str, footer: dict[str, str], lead: pd.DataFrame | None = None
+                    ) -> str:
     """A self-contained progress page: tables and one bar chart (PNG inside), no scripts."""
     import base64
     import html as html_mod
@@ -1522,6 +1562,8 @@ def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: 
     foot = " · ".join(f"<b>{html_mod.escape(k)}</b>: {html_mod.escape(str(v))}"
                       for k, v in footer.items())
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    lead_html = (table(lead) if lead is not None and len(lead)
+                 else "<p>Nog geen overgangen.</p>")
     goals = (table(targets) if targets is not None and len(targets)
              else "<p>Geen doelen opgegeven.</p>")
     chart = f'<img alt="risicolocaties per gemeente en status" src="data:image/png;base64,{png}">'
@@ -1536,6 +1578,7 @@ th{{background:#f0f0f0}}footer{{color:#555;font-size:12px;margin-top:2em}}</styl
 <h2>Doelen</h2>{goals}
 <h2>Status per gemeente</h2>{chart}
 <h2>Trefkans van inspecties</h2>{table(hit_rows)}
+<h2>Doorlooptijd vanaf het signaal (dagen, mediaan)</h2>{lead_html}
 <h2>Per gemeente en thema</h2>{table(progress)}
 <footer>{foot}</footer></body></html>
 """
@@ -1557,14 +1600,17 @@ def write_progress(project: Project, out_dir: str | Path, *, overwrite: bool = F
         progress = reg.progress()
         targets = reg.check_targets(targets_given) if targets_given else None
         hits = reg.hit_rates()
+        lead = reg.lead_times()
     written = [excel.write_csv(files[0], progress)]
+    lead_file = out_dir / "doorlooptijden.csv"
+    written.append(excel.write_csv(lead_file, lead))
     if targets is not None:
         written.append(excel.write_csv(files[1], targets))
     footer = {"riskmap": __version__,
               "gemaakt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "project": project.project.name}
     page = _dashboard_html(progress, targets, hits, title=f"Voortgang risicolocaties — "
-                           f"{project.project.name}", footer=footer)
+                           f"{project.project.name}", footer=footer, lead=lead)
     with io.atomic_path(files[2]) as tmp:
         tmp.write_text(page, encoding="utf-8")
     written.append(files[2])

@@ -630,6 +630,30 @@ class Register:
             out[name] = {"inspected": n, "bevestigd": k, "hit_rate": k / n if n else None}
         return out
 
+    def lead_times(self) -> pd.DataFrame:
+        """Days from the signal to each later status, per municipality (median, and count).
+
+        Columns: ``statcode``, ``to_status``, ``locations``, ``median_days``; a row
+        ``statcode == "regio"`` per status for the whole register.
+        """
+        tr = self.transitions()
+        cols = ["statcode", "to_status", "locations", "median_days"]
+        if not len(tr):
+            return pd.DataFrame(columns=cols)
+        tr["date"] = pd.to_datetime(tr["date"])
+        start = tr[tr["to_status"] == "gesignaleerd"].groupby("location_id")["date"].min()
+        later = tr[tr["to_status"] != "gesignaleerd"].groupby(
+            ["location_id", "to_status"])["date"].min().reset_index()
+        later["days"] = (later["date"] - later["location_id"].map(start)).dt.days
+        locs = self.locations().set_index("location_id")["statcode"]
+        later["statcode"] = later["location_id"].map(locs)
+        per = later.groupby(["statcode", "to_status"])["days"].agg(["count", "median"])
+        region = later.groupby("to_status")["days"].agg(["count", "median"])
+        region.index = pd.MultiIndex.from_product([["regio"], region.index])
+        out = pd.concat([per, region]).reset_index()
+        out.columns = cols
+        return out
+
     # -- internals ---------------------------------------------------------------------------
     def _frame(self, query: sa.Select, columns: list[str]) -> pd.DataFrame:
         with self.engine.connect() as conn:
