@@ -74,7 +74,7 @@ def write_demo_project(out: str | Path, *, scale: float = 0.1, seed: int = 2021)
     for f in sorted(LAYERS_DIR.glob("*.toml")):
         shutil.copyfile(f, out / "layers" / f.name)
     project = out / "project.toml"
-    project.write_text(PROJECT_TOML + SCORING_TOML, encoding="utf-8")
+    project.write_text(PROJECT_TOML + SCORING_TOML + REGISTER_TOML, encoding="utf-8")
     make_demo_incidents(project, data / "demo" / "politie_incidenten.csv", seed=seed)
     make_demo_scoring(project, data / "demo", seed=seed)
     with open(data / "demo" / "SOURCES.md", "a", encoding="utf-8") as f:
@@ -131,7 +131,51 @@ def run_demo(out: str | Path, *, scale: float = 0.1, seed: int = 2021,
     written += pipeline.write_plan(plan, out, project=project, audience="partners",
                                    overwrite=overwrite)
     written.append(write_demo_report(out, ranking, plan, project=project))
+    # the register: the plan's premises signalled, the (synthetic) outcomes imported, the
+    # confirmed ones partly tackled, and the progress dashboard
+    fill_demo_register(project, plan, seed=seed)
+    written += pipeline.write_progress(project, Path(out) / "voortgang", overwrite=overwrite)
     return [path, *written]
+
+
+def fill_demo_register(project, plan, *, seed: int = 2021) -> None:
+    """Fill the demo's register from its plan with SYNTHETIC outcomes from the hidden truth."""
+    import numpy as np
+    import pandas as pd
+
+    from riskmap import pipeline
+
+    truth = set(pd.read_csv(project.data_dir / "grondwaarheid.csv", dtype=str)["premise_id"])
+    rng = np.random.default_rng(seed + 11)
+    p = plan.plan.reset_index(drop=True)
+    reg_file = project.path_of("register.sqlite")
+    for suffix in ("", "-wal", "-shm"):  # a fresh register for every demo run
+        Path(f"{reg_file}{suffix}").unlink(missing_ok=True)
+    with pipeline.open_project_register(project) as reg:
+        for row in p.itertuples(index=False):  # a plan of ~100 premises
+            theme = "bedrijventerrein" if row.scope == "bedrijventerrein" else "buitengebied"
+            reg.add_location(str(row.premise_id), premise_id=str(row.premise_id),
+                             statcode=str(row.statcode), theme=theme, source="inspectieplan",
+                             x=float(row.x), y=float(row.y), date="2022-01-03",
+                             who="analist RIEC (demo)")
+        found = p["premise_id"].astype(str).isin(truth).to_numpy()
+        days = rng.integers(7, 80, len(p))
+        outcomes = pd.DataFrame({
+            "premise_id": p["premise_id"].astype(str),
+            "datum": (pd.Timestamp("2022-01-10") + pd.to_timedelta(days, "D")).strftime(
+                "%Y-%m-%d"),
+            "uitkomst": np.where(found, "bevestigd", np.where(rng.uniform(size=len(p)) < 0.5,
+                                                              "ontkracht", "geen bevindingen")),
+            "team": rng.choice(["team Utrecht", "team Flevoland", "team Gooi"], len(p)),
+            "verkenning": np.where(p["soort"] == "verkenning", "ja", "nee"),
+        })
+        reg.import_outcomes(outcomes, today="2022-03-31", document="inspectieplan 2022-Q1")
+        for pid, day in zip(outcomes["premise_id"][found], outcomes["datum"][found],
+                            strict=True):
+            if rng.uniform() < 0.7:  # most confirmed locations tackled within weeks
+                reg.transition(pid, "aangepakt", date=(pd.Timestamp(day) + pd.Timedelta(
+                    days=int(rng.integers(5, 40)))).date().isoformat(), who="gemeente (demo)",
+                    document="bestuurlijke maatregel", note="sluiting (Opiumwet art. 13b)")
 
 
 DEMO_CAPACITY = 100
@@ -268,6 +312,19 @@ def make_demo_incidents(project_path: str | Path, out_csv: str | Path, *, seed: 
         df.to_csv(tmp, index=False)
     return out_csv
 
+
+REGISTER_TOML = """
+# The register of risk locations: a SQLite file beside this project file.
+[register]
+url = "sqlite:///register.sqlite"
+
+[register.targets]
+baseline = 100
+in_beeld_share = 0.30
+aangepakt_min_per_municipality = 1
+bevestig_of_ontkracht = 15
+aangepakt = 10
+"""
 
 SCORING_TOML = """
 # Ranked premises and inspection planning. Premises, signals and past inspections are

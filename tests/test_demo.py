@@ -192,3 +192,27 @@ def test_model_scorer_on_the_demo_history(demo_out):
     base = ranking.table["premise_id"].isin(truth).mean()
     assert top > 2 * base
     assert ranking.table["score"].is_monotonic_decreasing
+
+
+def test_demo_register_and_dashboard(demo_out):
+    """The demo fills its register from the plan and writes the progress dashboard."""
+    from riskmap import config, pipeline
+
+    project = config.load_project(demo_out / "project.toml")
+    with pipeline.open_project_register(project) as reg:
+        locs = reg.locations()
+        hits = reg.hit_rates()
+    plan = pd.read_csv(demo_out / "inspectieplan.csv", sep=";", decimal=",",
+                       encoding="utf-8-sig", dtype=str)
+    assert set(locs["location_id"]) == set(plan["Verblijfsobject"])
+    assert set(locs["status"]) <= {"bevestigd", "ontkracht", "aangepakt"}
+    truth = set(pd.read_csv(demo_out / "data" / "demo" / "grondwaarheid.csv",
+                            dtype=str)["premise_id"])
+    found = locs["location_id"].isin(truth)
+    assert (locs.loc[~found, "status"] == "ontkracht").all()
+    assert hits["all"]["bevestigd"] == int(found.sum())
+    prog = pd.read_csv(demo_out / "voortgang" / "voortgang.csv", sep=";", decimal=",",
+                       encoding="utf-8-sig")
+    total = prog[(prog["statcode"] == "regio") & (prog["theme"] == "alle")].iloc[0]
+    assert total["total"] == len(plan)
+    assert "<script" not in (demo_out / "voortgang" / "voortgang.html").read_text()
