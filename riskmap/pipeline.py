@@ -1615,3 +1615,34 @@ def write_progress(project: Project, out_dir: str | Path, *, overwrite: bool = F
         tmp.write_text(page, encoding="utf-8")
     written.append(files[2])
     return written
+
+
+def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = False
+                    ) -> list[Path]:
+    """``register.xlsx`` (Locaties, Overgangen, Inspecties, Herkomst), ``register.csv``
+    (the locations) and ``register.gpkg`` (the locations as points)."""
+    from riskmap import excel
+
+    out_dir = Path(out_dir)
+    files = [out_dir / n for n in ("register.xlsx", "register.csv", "register.gpkg")]
+    existing = [p for p in files if p.exists()]
+    if existing and not overwrite:
+        raise InputError(f"{existing[0]} exists already. Use --overwrite or another --out.",
+                         code="E-OUTPUT-EXISTS")
+    with open_project_register(project) as reg:
+        locs, trans, insp = reg.locations(), reg.transitions(), reg.inspections()
+    prov = provenance(project, audience="partners")
+    prov_flat = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+                 for k, v in prov.items()}
+    sheets = {"Locaties": locs, "Overgangen": trans, "Inspecties": insp}
+    sheets = {k: v.astype({c: str for c in v.columns if v[c].dtype == object})
+              for k, v in sheets.items()}
+    written = [excel.write_xlsx(files[0], sheets, provenance=prov_flat),
+               excel.write_csv(files[1], locs)]
+    gdf = gpd.GeoDataFrame(locs.astype({c: str for c in locs.columns
+                                        if locs[c].dtype == object}),
+                           geometry=shapely.points(locs["x"].astype(float),
+                                                   locs["y"].astype(float)),
+                           crs=project.region.crs)
+    written.append(io.write_gpkg(files[2], gdf, layer="risicolocaties", metadata=_flat(prov)))
+    return written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -67,6 +68,19 @@ targets = { baseline = 5, in_beeld_share = 0.3, aangepakt = 1 }
     assert "data:image/png;base64," in html and "<script" not in html
     goals = pd.read_csv(dash / "doelen.csv", sep=";", decimal=",", encoding="utf-8-sig")
     assert set(goals["target"]) == {"baseline", "in_beeld_share", "aangepakt"}
+    exp = tmp_path / "export"
+    res = _run("register", "export", str(scoring_project), "--out", str(exp))
+    assert res.exit_code == 0, res.output
+    import geopandas as gpd
+    import openpyxl
+
+    wb = openpyxl.load_workbook(exp / "register.xlsx")
+    assert {"Locaties", "Overgangen", "Inspecties", "Herkomst"} <= set(wb.sheetnames)
+    assert wb["Locaties"].max_row == 7  # header + 6 locations
+    pts = gpd.read_file(exp / "register.gpkg", layer="risicolocaties")
+    assert len(pts) == 6 and pts.crs.to_epsg() == 28992
+    np.testing.assert_allclose(sorted(pts.geometry.x),
+                               sorted(plan["x (RD)"].str.replace(",", ".").astype(float)))
 
 
 @pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
@@ -100,3 +114,67 @@ def test_register_feeds_scoring_but_not_the_risk_map_unless_asked(scoring_projec
     opted = pipeline.read_project_incidents(config.load_project(scoring_project), region)
     assert len(opted) == len(base) + 2
     assert (opted.type == "bevestigde inspectie").sum() == 2
+
+
+CHILD = r"""
+import sys, time
+from pathlib import Path
+import pandas as pd
+from riskmap import register as R
+
+url, marker = sys.argv[1], Path(sys.argv[2])
+reg = R.open_register(url)
+original = R.Register._move
+calls = {"n": 0}
+
+def slow_move(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    calls["n"] += 1
+    if calls["n"] == 5:        # half-way through the import, inside its transaction
+        marker.write_text("half")
+        time.sleep(60)          # the parent kills us here
+
+R.Register._move = slow_move
+rows = pd.DataFrame({"premise_id": [f"P{i}" for i in range(20)], "datum": "2022-02-01",
+                     "uitkomst": "bevestigd", "team": "t", "verkenning": "nee"})
+reg.import_outcomes(rows, today="2022-03-01")
+"""
+
+
+def test_killing_an_import_leaves_the_register_as_before(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from riskmap.register import open_register
+
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    with open_register(url) as reg:
+        for i in range(20):
+            reg.add_location(f"L{i}", premise_id=f"P{i}", statcode="GM9001",
+                             theme="buitengebied", source="t", x=150_000.0, y=450_000.0,
+                             date="2022-01-03", who="t")
+        before = (reg.locations()[["location_id", "status"]].sort_values("location_id")
+                  .reset_index(drop=True), len(reg.transitions()), len(reg.inspections()))
+    marker = tmp_path / "half"
+    child = tmp_path / "child.py"
+    child.write_text(CHILD)
+    proc = subprocess.Popen([sys.executable, str(child), url, str(marker)])
+    try:
+        for _ in range(300):
+            if marker.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.exists(), "the import never reached half-way"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with open_register(url) as reg:
+        after = (reg.locations()[["location_id", "status"]].sort_values("location_id")
+                 .reset_index(drop=True), len(reg.transitions()), len(reg.inspections()))
+    pd.testing.assert_frame_equal(after[0], before[0])
+    assert after[1:] == before[1:]

@@ -74,3 +74,17 @@ def progress(project, out, overwrite) -> None:
     proj = config.load_project(project)
     for path in pipeline.write_progress(proj, out, overwrite=overwrite):
         click.echo(path)
+
+
+@register.command()
+@options.project_arg
+@options.output_opt
+@options.overwrite_opt
+@options.friendly_errors
+def export(project, out, overwrite) -> None:
+    """Write register.xlsx, register.csv and register.gpkg (the locations as points)."""
+    from riskmap import config, pipeline
+
+    proj = config.load_project(project)
+    for path in pipeline.export_register(proj, out, overwrite=overwrite):
+        click.echo(path)
