@@ -335,15 +335,20 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
 OPPORTUNITY_FILES = ("opportunity.tif", "opportunity.gpkg", "opportunity.png")
 
 
-def check_outputs(out_dir: str | Path, codes: Iterable[str], *, overwrite: bool = False,
-                  files: tuple[str, ...] = OPPORTUNITY_FILES) -> None:
-    """Refuse to replace existing outputs unless ``overwrite`` (check before computing)."""
-    existing = [p for c in codes for name in files
-                if (p := Path(out_dir) / c / name).exists()]
+def _refuse_existing(paths: Iterable[Path], *, overwrite: bool) -> None:
+    """Never replace outputs silently: existing files need ``--overwrite``."""
+    existing = [p for p in paths if p.exists()]
     if existing and not overwrite:
         raise InputError(f"{len(existing)} output file(s) exist already, e.g. {existing[0]}. "
                          "Use --overwrite to replace them or choose another --out folder.",
                          code="E-OUTPUT-EXISTS")
+
+
+def check_outputs(out_dir: str | Path, codes: Iterable[str], *, overwrite: bool = False,
+                  files: tuple[str, ...] = OPPORTUNITY_FILES) -> None:
+    """Refuse to replace existing outputs unless ``overwrite`` (check before computing)."""
+    _refuse_existing((Path(out_dir) / c / name for c in codes for name in files),
+                     overwrite=overwrite)
 
 
 def write_opportunity(
@@ -1460,10 +1465,7 @@ def write_plan(plan, out_dir: str | Path, *, project: Project, audience: str,
 
     out_dir = Path(out_dir)
     targets = [out_dir / "inspectieplan.xlsx", out_dir / "inspectieplan.csv"]
-    existing = [p for p in targets if p.exists()]
-    if existing and not overwrite:
-        raise InputError(f"{existing[0]} exists already. Use --overwrite or another --out.",
-                         code="E-OUTPUT-EXISTS")
+    _refuse_existing(targets, overwrite=overwrite)
     cols = [c for c in PLAN_COLUMNS if c in plan.plan.columns]
     shown = plan.plan[cols].rename(columns=PLAN_COLUMNS)
     prov = provenance(project, audience=audience)
@@ -1592,10 +1594,7 @@ def write_progress(project: Project, out_dir: str | Path, *, overwrite: bool = F
     out_dir = Path(out_dir)
     targets_given = register_targets(project)
     files = [out_dir / n for n in ("voortgang.csv", "doelen.csv", "voortgang.html")]
-    existing = [p for p in files if p.exists()]
-    if existing and not overwrite:
-        raise InputError(f"{existing[0]} exists already. Use --overwrite or another --out.",
-                         code="E-OUTPUT-EXISTS")
+    _refuse_existing(files, overwrite=overwrite)
     with open_project_register(project) as reg:
         progress = reg.progress()
         targets = reg.check_targets(targets_given) if targets_given else None
@@ -1625,10 +1624,7 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
 
     out_dir = Path(out_dir)
     files = [out_dir / n for n in ("register.xlsx", "register.csv", "register.gpkg")]
-    existing = [p for p in files if p.exists()]
-    if existing and not overwrite:
-        raise InputError(f"{existing[0]} exists already. Use --overwrite or another --out.",
-                         code="E-OUTPUT-EXISTS")
+    _refuse_existing(files, overwrite=overwrite)
     with open_project_register(project) as reg:
         locs, trans, insp = reg.locations(), reg.transitions(), reg.inspections()
     prov = provenance(project, audience="partners")
