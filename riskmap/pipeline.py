@@ -1642,3 +1642,88 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
                            crs=project.region.crs)
     written.append(io.write_gpkg(files[2], gdf, layer="risicolocaties", metadata=_flat(prov)))
     return written
+
+
+# ----------------------------------------------------------------------------- whole project
+
+
+def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
+                   audience: str) -> Path:
+    """``MANIFEST.json``, written last: every output with its SHA-256 and size, so a reader
+    can tell a complete run from an interrupted one."""
+    out_dir = Path(out_dir)
+    entries = {}
+    for f in sorted(set(map(Path, files))):
+        if f.exists() and f.name != "MANIFEST.json":
+            entries[str(f.resolve().relative_to(out_dir.resolve()))] = {
+                "sha256": _sha256(f), "bytes": f.stat().st_size}
+    body = {"complete": True, "provenance": provenance(project, audience=audience),
+            "files": entries}
+    path = out_dir / "MANIFEST.json"
+    with io.atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str),
+                       encoding="utf-8")
+    return path
+
+
+def run_project(project: Project, out_dir: str | Path, *, audience: str = "partners",
+                municipalities: Iterable[str] = (), capacity: int | None = None,
+                period: str | None = None, offline: bool = True, overwrite: bool = False,
+                progress: bool = False) -> tuple[list[Path], dict]:
+    """Every stage the project file configures, computed once and written into ``out_dir``.
+
+    Opportunity maps, risk maps (incidents or a ready layer), the overlay, the HTML maps,
+    the ranked premises, the inspection plan (when ``capacity`` and ``period`` are given)
+    and the register's progress; ``MANIFEST.json`` last. Returns the files and a summary.
+    """
+    out_dir = Path(out_dir)
+    municipalities = list(municipalities)
+    region = load_region(project)
+    codes = region.select(municipalities)
+    summary: dict = {"municipalities": len(codes), "audience": audience}
+    written: list[Path] = []
+    maps = surface = ranking = None
+    if project.opportunity is not None:
+        check_outputs(out_dir, codes, overwrite=overwrite)
+        _, maps = opportunity_maps(project, municipalities=codes, region=region,
+                                   progress=progress)
+        written += write_opportunity(maps, out_dir, project=project, region=region,
+                                     overwrite=overwrite, progress=progress)
+        summary["opportunity"] = len(maps)
+    if project.risk is not None:
+        if project.risk.layer is None:
+            surface = risk_surface(project, region, progress=progress)
+            summary["risk_settings"] = surface[0].settings.as_dict()
+        _, rmaps, meta = risk_maps(project, municipalities=codes, audience=audience,
+                                   region=region, progress=progress, surface=surface)
+        written += write_risk(rmaps, out_dir, project=project, meta=meta, overwrite=overwrite,
+                              progress=progress)
+        summary["risk"] = len(rmaps)
+        if maps is not None:
+            _, overlays, ometa = overlay_maps(project, municipalities=codes, audience=audience,
+                                              region=region, progress=progress,
+                                              opportunity_maps_=maps, surface=surface)
+            written += write_overlay(overlays, out_dir, project=project, region=region,
+                                     meta=ometa, overwrite=overwrite, progress=progress)
+            summary["zones"] = int(sum(len(o.zones) for o in overlays))
+    if project.scoring is not None and audience != "public":
+        _, ranking = rank_premises(project, audience=audience, municipalities=codes,
+                                   region=region, opportunity_maps_=maps, surface=surface)
+        written += write_ranking(ranking, out_dir, project=project, audience=audience,
+                                 overwrite=overwrite)
+        summary["premises"] = len(ranking.table)
+        if capacity and period:
+            plan = plan_inspections(ranking, period=period, capacity=capacity)
+            written += write_plan(plan, out_dir, project=project, audience=audience,
+                                  overwrite=overwrite)
+            summary["plan"] = plan.plan["soort"].value_counts().to_dict()
+    if maps is not None:
+        written += html_maps(project, out_dir, municipalities=codes, audience=audience,
+                             offline=offline, region=region, overwrite=overwrite,
+                             progress=progress, opportunity_maps_=maps, surface=surface,
+                             ranking=ranking)
+    if project.register_spec is not None:
+        written += write_progress(project, out_dir / "voortgang", overwrite=overwrite)
+    written.append(write_manifest(out_dir, written, project=project, audience=audience))
+    summary["files"] = len(written)
+    return written, summary

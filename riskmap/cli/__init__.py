@@ -17,6 +17,7 @@ from riskmap.cli.overlay import overlay
 from riskmap.cli.rank import plan, rank
 from riskmap.cli.register import register
 from riskmap.cli.risk import risk
+from riskmap.cli.run import run
 from riskmap.cli.validate import validate
 
 
@@ -38,5 +39,6 @@ main.add_command(map_)
 main.add_command(rank)
 main.add_command(plan)
 main.add_command(register)
+main.add_command(run)
 
 __all__ = ["main"]

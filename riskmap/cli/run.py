@@ -1,0 +1,34 @@
+"""``riskmap run``: every stage the project file configures, in one go."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from riskmap.cli import options
+
+
+@click.command()
+@options.project_arg
+@options.municipality_opt
+@options.output_opt
+@click.option("--audience", type=click.Choice(["police", "partners", "public"]),
+              default="partners", show_default=True)
+@click.option("--capacity", type=click.IntRange(min=1), default=None,
+              help="With --period: also write the inspection plan.")
+@click.option("--period", default=None, help="Quarter (2027-Q1) or start date of the plan.")
+@options.overwrite_opt
+@options.progress_opt
+@options.friendly_errors
+def run(project, municipalities, out, audience, capacity, period, overwrite, progress) -> None:
+    """Run every configured stage into OUT; MANIFEST.json (SHA-256 of every file) comes last."""
+    from riskmap import config, pipeline
+
+    proj = config.load_project(project)
+    files, summary = pipeline.run_project(proj, out, audience=audience,
+                                          municipalities=municipalities, capacity=capacity,
+                                          period=period, overwrite=overwrite,
+                                          progress=progress)
+    click.echo(json.dumps(summary, indent=1, ensure_ascii=False, default=str))
+    click.echo(f"{len(files)} files written; {files[-1]}")

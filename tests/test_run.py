@@ -1,0 +1,62 @@
+"""`riskmap run`: every stage in one go, equal to the separate commands, MANIFEST last."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from riskmap.cli import main
+
+
+def _run(*args):
+    res = CliRunner().invoke(main, [*args, "--no-progress"])
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_run_matches_the_separate_commands(scoring_project, tmp_path):
+    one = tmp_path / "run"
+    res = _run("run", str(scoring_project), "--out", str(one), "--capacity", "6", "--period",
+               "2022-Q1")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout[: res.stdout.rindex("}") + 1])
+    assert summary["municipalities"] == 2 and summary["premises"] > 0
+    sep = tmp_path / "separate"
+    for cmd in (["opportunity"], ["risk", "--audience", "partners"],
+                ["overlay", "--audience", "partners"], ["rank"],
+                ["plan", "--capacity", "6", "--period", "2022-Q1"]):
+        r = _run(cmd[0], str(scoring_project), "--out", str(sep), *cmd[1:])
+        assert r.exit_code == 0, (cmd, r.output)
+    for code in ("GM9001", "GM9002"):
+        for name in ("opportunity.tif", "risk.tif", "overlay.tif"):
+            with rasterio.open(one / code / name) as a, rasterio.open(sep / code / name) as b:
+                np.testing.assert_array_equal(a.read(), b.read())
+                assert a.transform == b.transform
+        for name, layer in (("opportunity.gpkg", "cells"), ("risk.gpkg", "cells"),
+                            ("overlay.gpkg", "zones"), ("ranglijst.gpkg", "ranglijst")):
+            a = gpd.read_file(one / code / name, layer=layer)
+            b = gpd.read_file(sep / code / name, layer=layer)
+            pd.testing.assert_frame_equal(a, b)
+        assert (one / code / "kaart.html").exists()
+    pa = pd.read_csv(one / "inspectieplan.csv", sep=";", encoding="utf-8-sig")
+    pb = pd.read_csv(sep / "inspectieplan.csv", sep=";", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(pa, pb)
+    # the manifest is written last and describes what is on disk
+    manifest = json.loads((one / "MANIFEST.json").read_text())
+    assert manifest["complete"] is True
+    newest = max(p.stat().st_mtime_ns for p in one.rglob("*") if p.is_file())
+    assert (one / "MANIFEST.json").stat().st_mtime_ns == newest
+    on_disk = {str(p.relative_to(one)) for p in one.rglob("*")
+               if p.is_file() and p.name != "MANIFEST.json"}
+    assert set(manifest["files"]) == on_disk
+    for rel, entry in manifest["files"].items():
+        assert hashlib.sha256((one / rel).read_bytes()).hexdigest() == entry["sha256"]
