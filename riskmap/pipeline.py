@@ -862,7 +862,8 @@ def _overlay_png(ov, outline, path: Path) -> None:
 
 
 def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, region: Region,
-                  meta: dict, overwrite: bool = False, progress: bool = False) -> list[Path]:
+                  meta: dict, overwrite: bool = False, progress: bool = False,
+                  codes: list[str] | None = None) -> list[Path]:
     """Write ``overlay.tif`` (uint8 bivariate class with colour table), ``overlay.gpkg``
     (layers ``cells`` and ``zones``, QGIS default styles) and ``overlay.png`` per
     municipality, and the region's zone table ``zones_regio.csv``.
@@ -880,6 +881,10 @@ def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, regi
     zone_style = io.qml_categorized("zone", [(k, n, styles.ZONE_COLORS[k])
                                              for k, n in overlay_zones().items()], outline=True)
     for ov in tqdm(overlays, desc="overlay schrijven", disable=not progress):
+        if codes is not None and ov.code not in codes:  # kept from an earlier run (resume)
+            tables.append(pd.DataFrame(ov.zones.drop(columns="geometry")).assign(
+                gemeente=ov.name))
+            continue
         tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{ov.code} {ov.name}",
                               "RISKMAP_TERCILE_BREAKS": json.dumps(ov.breaks)}
         folder = out_dir / ov.code
@@ -1647,6 +1652,36 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
 # ----------------------------------------------------------------------------- whole project
 
 
+def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) -> list[str]:
+    """Municipalities whose files of the previous run are intact and from the same inputs."""
+    path = out_dir / "MANIFEST.json"
+    if not path.exists():
+        return []
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    now = provenance(project, audience=audience)
+    before = old.get("provenance", {})
+    if (before.get("config_sha256") != now["config_sha256"]
+            or before.get("audience") != audience
+            or {k: v["sha256"] for k, v in before.get("inputs", {}).items()}
+            != {k: v["sha256"] for k, v in now["inputs"].items()}):
+        return []
+    files = old.get("files", {})
+    groups = ((OPPORTUNITY_FILES, project.opportunity is not None),
+              (RISK_FILES, project.risk is not None),
+              (OVERLAY_FILES, project.opportunity is not None and project.risk is not None))
+    names = [name for files_of, configured in groups if configured for name in files_of]
+    keep = []
+    for code in codes:
+        rels = [f"{code}/{n}" for n in names]
+        if all(r in files and (out_dir / r).exists()
+               and _sha256(out_dir / r) == files[r]["sha256"] for r in rels):
+            keep.append(code)
+    return keep
+
+
 def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
                    audience: str) -> Path:
     """``MANIFEST.json``, written last: every output with its SHA-256 and size, so a reader
@@ -1669,12 +1704,16 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
 def run_project(project: Project, out_dir: str | Path, *, audience: str = "partners",
                 municipalities: Iterable[str] = (), capacity: int | None = None,
                 period: str | None = None, offline: bool = True, overwrite: bool = False,
-                progress: bool = False) -> tuple[list[Path], dict]:
+                resume: bool = False, progress: bool = False) -> tuple[list[Path], dict]:
     """Every stage the project file configures, computed once and written into ``out_dir``.
 
     Opportunity maps, risk maps (incidents or a ready layer), the overlay, the HTML maps,
     the ranked premises, the inspection plan (when ``capacity`` and ``period`` are given)
     and the register's progress; ``MANIFEST.json`` last. Returns the files and a summary.
+
+    With ``resume``, a municipality whose opportunity, risk and overlay files are all listed,
+    unchanged, in the previous run's manifest — made from the same configuration and the
+    same input files — is not written again (its files are kept and listed anew).
     """
     out_dir = Path(out_dir)
     municipalities = list(municipalities)
@@ -1683,12 +1722,20 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     summary: dict = {"municipalities": len(codes), "audience": audience}
     written: list[Path] = []
     maps = surface = ranking = None
+    reused = _reusable(out_dir, project, audience, codes) if resume else []
+    todo = [c for c in codes if c not in reused]
+    if reused:
+        summary["reused"] = reused
+        written += [out_dir / c / n for c in reused
+                    for n in (*OPPORTUNITY_FILES, *RISK_FILES, *OVERLAY_FILES)]
+        overwrite = True  # the files of the others are rewritten
     if project.opportunity is not None:
         check_outputs(out_dir, codes, overwrite=overwrite)
         _, maps = opportunity_maps(project, municipalities=codes, region=region,
                                    progress=progress)
-        written += write_opportunity(maps, out_dir, project=project, region=region,
-                                     overwrite=overwrite, progress=progress)
+        written += write_opportunity([m for m in maps if m.code in todo], out_dir,
+                                     project=project, region=region, overwrite=overwrite,
+                                     progress=progress)
         summary["opportunity"] = len(maps)
     if project.risk is not None:
         if project.risk.layer is None:
@@ -1696,15 +1743,16 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
             summary["risk_settings"] = surface[0].settings.as_dict()
         _, rmaps, meta = risk_maps(project, municipalities=codes, audience=audience,
                                    region=region, progress=progress, surface=surface)
-        written += write_risk(rmaps, out_dir, project=project, meta=meta, overwrite=overwrite,
-                              progress=progress)
+        written += write_risk([m for m in rmaps if m.code in todo], out_dir, project=project,
+                              meta=meta, overwrite=overwrite, progress=progress)
         summary["risk"] = len(rmaps)
         if maps is not None:
             _, overlays, ometa = overlay_maps(project, municipalities=codes, audience=audience,
                                               region=region, progress=progress,
                                               opportunity_maps_=maps, surface=surface)
             written += write_overlay(overlays, out_dir, project=project, region=region,
-                                     meta=ometa, overwrite=overwrite, progress=progress)
+                                     meta=ometa, overwrite=overwrite, progress=progress,
+                                     codes=todo)
             summary["zones"] = int(sum(len(o.zones) for o in overlays))
     if project.scoring is not None and audience != "public":
         _, ranking = rank_premises(project, audience=audience, municipalities=codes,

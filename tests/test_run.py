@@ -60,3 +60,28 @@ def test_run_matches_the_separate_commands(scoring_project, tmp_path):
     assert set(manifest["files"]) == on_disk
     for rel, entry in manifest["files"].items():
         assert hashlib.sha256((one / rel).read_bytes()).hexdigest() == entry["sha256"]
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_resume_keeps_intact_municipalities(scoring_project, tmp_path):
+    out = tmp_path / "run"
+    assert _run("run", str(scoring_project), "--out", str(out)).exit_code == 0
+    tif = out / "GM9001" / "opportunity.tif"
+    other = out / "GM9002" / "opportunity.tif"
+    before = (tif.stat().st_mtime_ns, other.read_bytes())
+    # damage one municipality's file: only that municipality is made again
+    other.write_bytes(b"broken")
+    res = _run("run", str(scoring_project), "--out", str(out), "--resume")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout[: res.stdout.rindex("}") + 1])
+    assert summary["reused"] == ["GM9001"]
+    assert tif.stat().st_mtime_ns == before[0]          # kept, not rewritten
+    with rasterio.open(other) as ds:                    # rewritten and readable again
+        assert ds.count >= 1
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert "GM9001/opportunity.tif" in manifest["files"]
+    # another configuration: nothing is reused
+    scoring_project.write_text(scoring_project.read_text().replace("classes = 5", "classes = 4",
+                                                                   1))
+    res = _run("run", str(scoring_project), "--out", str(out), "--resume", "--overwrite")
+    assert res.exit_code == 0 and "reused" not in res.stdout

@@ -19,9 +19,13 @@ from riskmap.cli import options
               help="With --period: also write the inspection plan.")
 @click.option("--period", default=None, help="Quarter (2027-Q1) or start date of the plan.")
 @options.overwrite_opt
+@click.option("--resume", is_flag=True,
+              help="Keep the municipalities whose files of the previous run (MANIFEST.json) "
+                   "are intact and made from the same configuration and inputs.")
 @options.progress_opt
 @options.friendly_errors
-def run(project, municipalities, out, audience, capacity, period, overwrite, progress) -> None:
+def run(project, municipalities, out, audience, capacity, period, overwrite, resume,
+        progress) -> None:
     """Run every configured stage into OUT; MANIFEST.json (SHA-256 of every file) comes last."""
     from riskmap import config, pipeline
 
@@ -29,6 +33,6 @@ def run(project, municipalities, out, audience, capacity, period, overwrite, pro
     files, summary = pipeline.run_project(proj, out, audience=audience,
                                           municipalities=municipalities, capacity=capacity,
                                           period=period, overwrite=overwrite,
-                                          progress=progress)
+                                          resume=resume, progress=progress)
     click.echo(json.dumps(summary, indent=1, ensure_ascii=False, default=str))
     click.echo(f"{len(files)} files written; {files[-1]}")
