@@ -581,9 +581,7 @@ def load_project(path: str | Path) -> Project:
             try:
                 ls = load_layer_set(lpath)
             except ConfigError as exc:
-                problems.extend(exc.problems or [])
-                if not exc.problems:
-                    problems.add(exc.code, str(exc), where=f"{path} [opportunity] layers")
+                problems.absorb(exc, where=f"{path} [opportunity] layers")
                 continue
             layer_sets.append(ls)
             digest.update(lpath.read_bytes())

@@ -123,6 +123,13 @@ class Problems:
         """Record the problems of another collector or of an error."""
         self.items.extend(other.items if isinstance(other, Problems) else other)
 
+    def absorb(self, exc: RiskmapError, *, where: str = "") -> None:
+        """Record the problems an error carries, or the error itself when it carries none."""
+        if exc.problems:
+            self.items.extend(exc.problems)
+        else:
+            self.add(exc.code, str(exc), where=where)
+
     def __len__(self) -> int:  # noqa: D105
         return len(self.items)
 

@@ -133,9 +133,7 @@ def compute_measures(project: Project, region: Region, *, progress: bool = False
         try:
             data[key] = read_source(project, ind, region, what=_label(ls, i, ind))
         except RiskmapError as exc:
-            problems.extend(exc.problems or [])
-            if not exc.problems:
-                problems.add(exc.code, str(exc))
+            problems.absorb(exc)
     problems.raise_if_any(InputError, title=f"{len(problems)} problem(s) with the sources")
     out: dict[str, dict[str, np.ndarray]] = {ls.theme: {} for ls in project.layer_sets}
     for ls, _, ind in tqdm(jobs, desc="indicatoren", disable=not progress):
@@ -160,9 +158,7 @@ def validate(project: Project) -> list[str]:
             try:
                 read_source(project, ind, region, what=_label(ls, i, ind))
             except RiskmapError as exc:
-                problems.extend(exc.problems or [])
-                if not exc.problems:
-                    problems.add(exc.code, str(exc))
+                problems.absorb(exc)
     risk_line = None
     if project.risk is not None:
         try:
@@ -175,9 +171,7 @@ def validate(project: Project) -> list[str]:
                 risk_line = (f"risk: {len(inc)} incidents from {first.date()} to {last.date()}"
                              " readable")
         except RiskmapError as exc:
-            problems.extend(exc.problems or [])
-            if not exc.problems:
-                problems.add(exc.code, str(exc))
+            problems.absorb(exc)
     scoring_line = None
     if project.scoring is not None:
         spec = project.scoring
@@ -196,9 +190,7 @@ def validate(project: Project) -> list[str]:
             read_inspections(project)
             scoring_line = f"scoring: {len(prem)} premises readable, {len(spec.feature)} features"
         except RiskmapError as exc:
-            problems.extend(exc.problems or [])
-            if not exc.problems:
-                problems.add(exc.code, str(exc))
+            problems.absorb(exc)
     problems.raise_if_any(InputError, title=f"{project.path}: {len(problems)} problem(s)")
     g = region.grid
     lines = [
