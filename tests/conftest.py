@@ -383,3 +383,16 @@ def scoring_project(risk_project):
         data / "inspecties.csv", index=False)
     risk_project.write_text(risk_project.read_text() + SCORING_TOML)
     return risk_project
+
+
+
+def invoke(*args: str):
+    """Run the CLI in-process; re-raise anything but SystemExit (that would be a bug)."""
+    from click.testing import CliRunner
+
+    from riskmap.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result

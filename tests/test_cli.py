@@ -14,16 +14,11 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
-from click.testing import CliRunner
-from conftest import NOORD, ZUID
-
-from riskmap.cli import main
+from conftest import NOORD, ZUID, invoke
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
+    result = invoke(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -5,16 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
-
-from riskmap.cli import main
+from conftest import invoke
 
 
 def _run(*args):
-    res = CliRunner().invoke(main, list(args))
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res
+    return invoke(*args)
 
 
 @pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")

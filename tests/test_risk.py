@@ -12,21 +12,16 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
-from click.testing import CliRunner
-from conftest import NOORD, ZUID, incidents_frame
+from conftest import NOORD, ZUID, incidents_frame, invoke
 from pyproj import CRS
 
 from riskmap import risk
-from riskmap.cli import main
 from riskmap.grid import Grid
 from riskmap.incidents import Incidents
 
 RD = CRS.from_epsg(28992)
 def _run(*args):
-    result = CliRunner().invoke(main, [*args, "--no-progress"] if args[0] == "risk" else args)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    return invoke(*args, "--no-progress") if args[0] == "risk" else invoke(*args)
 
 
 def _inc(df):

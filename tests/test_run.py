@@ -10,16 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from click.testing import CliRunner
-
-from riskmap.cli import main
+from conftest import invoke
 
 
 def _run(*args):
-    res = CliRunner().invoke(main, [*args, "--no-progress"])
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res
+    return invoke(*args, "--no-progress")
 
 
 @pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")

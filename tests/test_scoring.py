@@ -7,6 +7,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -68,10 +69,7 @@ def test_concentration_warning():
 
 
 def _run(*args):
-    res = CliRunner().invoke(main, [*args, "--no-progress"])
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res
+    return invoke(*args, "--no-progress")
 
 
 @pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
