@@ -93,17 +93,22 @@ def _weights(inc: Incidents, settings: RiskSettings) -> np.ndarray:
                                               half_life_days=settings.half_life_days)
 
 
+def density_of(x: np.ndarray, y: np.ndarray, w: np.ndarray, grid: Grid, bandwidth: float, *,
+               oversample: int = 3) -> np.ndarray:
+    """Incidents per km²: kernel density, or (``bandwidth`` 0) weighted counts per cell."""
+    if bandwidth <= 0:
+        return indicators.count(x, y, grid, values=w, statistic="sum") / grid.cell_area_km2
+    return kde_mod.kde(x, y, grid, bandwidth=bandwidth, weights=w, oversample=oversample)
+
+
 def _density(inc: Incidents, w: np.ndarray, grid: Grid, bandwidth: float, *,
              oversample: int = 3) -> np.ndarray:
-    if bandwidth <= 0:
-        return indicators.count(inc.x, inc.y, grid, values=w, statistic="sum") / \
-            grid.cell_area_km2
-    return kde_mod.kde(inc.x, inc.y, grid, bandwidth=bandwidth, weights=w,
-                       oversample=oversample)
+    return density_of(inc.x, inc.y, w, grid, bandwidth, oversample=oversample)
 
 
 def surface(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSettings,
-            fdr: bool = True) -> RiskSurface:
+            fdr: bool = True, density: np.ndarray | None = None,
+            gi_z: np.ndarray | None = None) -> RiskSurface:
     """The risk surface of ``inc`` on ``grid`` with ``settings``.
 
     Parameters
@@ -116,6 +121,9 @@ def surface(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSetti
         The study-area cells: observations for Gi* and the unit of the score.
     settings : RiskSettings
         Bandwidth, half-life, window, Gi* radius and reference date.
+    density, gi_z : ndarray, optional
+        The density and the Gi* z-scores when they were computed elsewhere (per partition,
+        :mod:`riskmap.engine`); the counts, the score and the global FDR are made here.
 
     Notes
     -----
@@ -129,11 +137,15 @@ def surface(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSetti
     w = _weights(sel, settings)
     counts = indicators.count(sel.x, sel.y, grid)
     weighted = indicators.count(sel.x, sel.y, grid, values=w, statistic="sum")
-    density = _density(sel, w, grid, settings.bandwidth_m)
+    if density is None:
+        density = _density(sel, w, grid, settings.bandwidth_m)
     top = np.max(density[mask]) if mask.any() else 0.0
     score = np.where(mask, density / top if top > 0 else 0.0, np.nan)
-    gi = hotspots.gistar(weighted, cell_size=grid.cell_size,
-                         radius_m=_gi_radius(settings, grid.cell_size), mask=mask, fdr=fdr)
+    if gi_z is None:
+        gi = hotspots.gistar(weighted, cell_size=grid.cell_size,
+                             radius_m=_gi_radius(settings, grid.cell_size), mask=mask, fdr=fdr)
+    else:
+        gi = hotspots.gistar_from_z(gi_z, fdr=fdr)
     return RiskSurface(grid=grid, mask=mask, counts=counts, weighted=weighted, density=density,
                        score=score, gi=gi, settings=settings, n_incidents=len(sel))
 
