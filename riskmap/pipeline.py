@@ -356,6 +356,16 @@ def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
 
 
+def _draw_lines(ax, polygons, *, color: str, linewidth: float) -> None:
+    """Draw the boundaries of ``polygons`` as one line collection (fast, no GeoPandas plot)."""
+    from matplotlib.collections import LineCollection
+
+    lines = shapely.get_parts(shapely.boundary(np.asarray(polygons, dtype=object)))
+    xy, idx = shapely.get_coordinates(lines, return_index=True)
+    cuts = np.flatnonzero(np.diff(idx)) + 1
+    ax.add_collection(LineCollection(np.split(xy, cuts), colors=color, linewidths=linewidth))
+
+
 def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
     import matplotlib
 
@@ -371,7 +381,7 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
     xmin, ymin, xmax, ymax = m.grid.bounds
     ax.imshow(data, cmap=cmap, norm=BoundaryNorm(np.arange(0.5, k + 1.5), k),
               extent=(xmin, xmax, ymin, ymax), interpolation="nearest")
-    gpd.GeoSeries([outline]).boundary.plot(ax=ax, color="black", linewidth=0.8)
+    _draw_lines(ax, [outline], color="black", linewidth=0.8)
     ax.set_title(f"Gelegenheidskaart {m.name} ({m.code})")
     ax.set_axis_off()
     names = {1: "1 (laag)", k: f"{k} (hoog)"}
@@ -548,7 +558,9 @@ def risk_surface(project: Project, region: Region, *, progress: bool = False, en
         settings, table = risk.choose_settings(
             inc, region.grid, mask=mask, area_share=spec.area_share,
             half_lives=None if spec.half_life_days is None else [spec.half_life_days],
-            windows=None if spec.window_days is None else [spec.window_days])
+            windows=None if spec.window_days is None else [spec.window_days],
+            mapper=None if engine is None or not engine.partitioned else partial(
+                engine.map, desc="instellingen kiezen", progress=progress))
     else:
         settings = risk.RiskSettings(bandwidth_m=spec.bandwidth_m,
                                      half_life_days=spec.half_life_days,
@@ -959,8 +971,8 @@ def _overlay_png(ov, outline, path: Path) -> None:
               vmax=9.5, extent=(xmin, xmax, ymin, ymax), interpolation="nearest")
     prio = ov.zones[ov.zones["zone"] == 1]
     if len(prio):
-        prio.boundary.plot(ax=ax, color="#d7191c", linewidth=1.2)
-    gpd.GeoSeries([outline]).boundary.plot(ax=ax, color="black", linewidth=0.8)
+        _draw_lines(ax, prio.geometry.values, color="#d7191c", linewidth=1.2)
+    _draw_lines(ax, [outline], color="black", linewidth=0.8)
     ax.set_title(f"Gelegenheid × risico — {ov.name} ({ov.code})")
     ax.set_axis_off()
     leg = fig.add_axes([0.77, 0.55, 0.18, 0.18])

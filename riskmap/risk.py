@@ -10,6 +10,7 @@ picks the bandwidth, half-life and window on the training period only (rolling o
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import asdict, dataclass, field
@@ -162,6 +163,7 @@ def choose_settings(
     folds: int = 2,
     tolerance: float = 0.01,
     seed: int = 0,
+    mapper=None,
 ) -> tuple[RiskSettings, pd.DataFrame]:
     """Choose bandwidth, half-life and window on ``inc`` (the training period) only.
 
@@ -171,6 +173,8 @@ def choose_settings(
     efficiency: the share of the incidents the best possible map of that size would have
     caught). Of the candidates whose mean PEI* is within ``tolerance`` (relative) of the
     best, the simplest wins (fewest of: kernel, decay, window), then the best of those.
+    ``mapper(fn, candidates)`` evaluates the candidates elsewhere (e.g. an engine's ``map``
+    on Dask); results are the same in any case.
 
     Returns
     -------
@@ -203,27 +207,10 @@ def choose_settings(
         raise InputError(f"the training period ({t0.date()} – {t1.date()}) is too short to "
                          "choose settings (at least two months are needed); give bandwidth_m "
                          "and half_life_days yourself.", code="E-RISK-TRAINING")
-    rows = []
-    for bw, hl, win in itertools.product(bandwidths, half_lives, windows):
-        peis = []
-        for o in origins:
-            st = RiskSettings(bandwidth_m=bw, half_life_days=hl, window_days=win,
-                              reference=o.isoformat())
-            sel = _window(inc, st)
-            test = inc.select(start=o, end=o + pd.Timedelta(days=horizon))
-            if len(sel) == 0 or len(test) == 0:
-                peis.append(np.nan)
-                continue
-            # binning at the cell size is ample to rank candidates (field notes: 0.2 % error)
-            dens = _density(sel, _weights(sel, st), grid, bw, oversample=1)
-            tc = indicators.count(test.x, test.y, grid)
-            res = evaluate.evaluate(dens, tc, mask=mask, shares=(area_share,), seed=seed)
-            peis.append(res[f"{area_share:.2f}"]["pei"])
-        complexity = (bw > 0) + (hl is not None) + (win is not None)
-        rows.append({"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
-                     **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},
-                     "pei_mean": float(np.nanmean(peis)) if np.isfinite(peis).any()
-                     else np.nan, "complexity": complexity})
+    candidates = list(itertools.product(bandwidths, half_lives, windows))
+    fn = functools.partial(_candidate, inc=inc, grid=grid, mask=mask, origins=origins,
+                           horizon=horizon, area_share=area_share, seed=seed)
+    rows = mapper(fn, candidates) if mapper is not None else [fn(c) for c in candidates]
     table = pd.DataFrame(rows).sort_values(["pei_mean", "complexity"], ascending=[False, True],
                                            kind="stable").reset_index(drop=True)
     # parsimony: the simplest candidate within `tolerance` of the best (cf. the one-standard-
@@ -241,6 +228,31 @@ def choose_settings(
                             half_life_days=_opt(best["half_life_days"]),
                             window_days=_opt(best["window_days"]), reference=end.isoformat())
     return settings, table
+
+
+def _candidate(cand, *, inc: Incidents, grid: Grid, mask: np.ndarray, origins: list,
+               horizon: int, area_share: float, seed: int) -> dict:
+    """PEI* of one candidate setting at every origin (one row of the choice table)."""
+    bw, hl, win = cand
+    peis = []
+    for o in origins:
+        st = RiskSettings(bandwidth_m=bw, half_life_days=hl, window_days=win,
+                          reference=o.isoformat())
+        sel = _window(inc, st)
+        test = inc.select(start=o, end=o + pd.Timedelta(days=horizon))
+        if len(sel) == 0 or len(test) == 0:
+            peis.append(np.nan)
+            continue
+        # binning at the cell size is ample to rank candidates (field notes: 0.2 % error)
+        dens = _density(sel, _weights(sel, st), grid, bw, oversample=1)
+        tc = indicators.count(test.x, test.y, grid)
+        res = evaluate.evaluate(dens, tc, mask=mask, shares=(area_share,), seed=seed)
+        peis.append(res[f"{area_share:.2f}"]["pei"])
+    complexity = (bw > 0) + (hl is not None) + (win is not None)
+    return {"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
+            **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},
+            "pei_mean": float(np.nanmean(peis)) if np.isfinite(peis).any() else np.nan,
+            "complexity": complexity}
 
 
 def support(inc: Incidents, grid: Grid, *, radius_m: float) -> np.ndarray:
