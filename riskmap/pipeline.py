@@ -504,7 +504,7 @@ def _ready_layer(project: Project, region: Region) -> np.ndarray:
     spec = project.risk.layer
     path = project.path_of(spec.file)
     what = f"{project.path} [risk] layer"
-    if path.suffix.lower() in io.RASTER_SUFFIXES:
+    if io.suffix_of(path) in io.RASTER_SUFFIXES:
         values = io.read_raster_to_grid(path, region.grid, resampling="max",
                                         declared_crs=spec.crs, what=what)
     else:
@@ -1057,9 +1057,7 @@ OUTCOMES = ("bevestigd", "ontkracht", "geen bevindingen")
 
 def _read_table(project: Project, rel: str, *, required: list[str], what: str) -> pd.DataFrame:
     path = project.path_of(rel)
-    if not path.is_file():
-        raise InputError(f"{what}: file {path} not found.", code="E-INPUT-NOTFOUND")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    df = io.read_table(path, what=what, dtype=str, keep_default_na=False, na_values=[""])
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError(f"{what}: column(s) {missing} not found in {path.name}; columns: "
@@ -1162,8 +1160,11 @@ def rank_premises(project: Project, *, audience: str = "partners",
     path = project.path_of(spec.premises)
     import pyogrio
 
-    available = set(pyogrio.read_info(path, layer=spec.layer)["fields"]) if path.exists() \
-        else set()
+    try:  # through io's checks; read_vector below reports what is wrong
+        src = io.check_input(path, kinds=io.VECTOR_SUFFIXES, what=what)
+        available = set(pyogrio.read_info(src, layer=spec.layer)["fields"])
+    except Exception:
+        available = set()
     cols = [c for c in cols if c in available or c == spec.id_column or c in needed]
     prem = io.read_vector(path, crs=grid.crs, layer=spec.layer, where=spec.where, columns=cols,
                           what=what)
@@ -1505,12 +1506,12 @@ def register_targets(project: Project) -> dict:
 def read_outcomes_file(path: str | Path) -> pd.DataFrame:
     """An inspectors' returned plan (XLSX sheet ``Plan`` or CSV) with an outcome column."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path} not found.", code="E-INPUT-NOTFOUND")
+    what = "returned plan"
     if path.suffix.lower() == ".xlsx":
-        frame = pd.read_excel(path, sheet_name=0, dtype=str)
+        frame = io.read_table(path, what=what, kinds={".xlsx"}, sheet_name=0, dtype=str)
     else:
-        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+        frame = io.read_table(path, what=what, sep=None, engine="python", dtype=str,
+                              encoding="utf-8-sig")
     rename = {"Verblijfsobject": "premise_id", "Datum": "datum", "Uitkomst": "uitkomst",
               "Team": "team", "Verkenning": "verkenning", "Bevindingen": "bevindingen",
               "x (RD)": "x", "y (RD)": "y"}
