@@ -228,8 +228,10 @@ def read_incidents(
                      fix="use a dot as decimal separator and only digits.")
     inf = ~np.isfinite(xs.fillna(0)) | ~np.isfinite(ys.fillna(0))
     if inf.any():
-        problems.add("E-INCIDENTS-COORDS", f"{int(inf.sum())} coordinates are infinite",
-                     where=where, fix="remove or repair those rows.")
+        col = cx if (~np.isfinite(xs.fillna(0))).any() else cy
+        problems.add("E-INCIDENTS-COORDS", f"{int(inf.sum())} coordinates are infinite "
+                     f"({_first(inf.to_numpy(), df[col])})", where=f"{where}, column {col}",
+                     fix="remove or repair those rows.")
     # dates
     dates = _parse_dates(df, date_cols)
     raw_dates = df[date_cols].isna().any(axis=1)

@@ -488,13 +488,20 @@ def read_vector(
                          code="E-INPUT-EMPTY")
     geoms = gdf.geometry.values
     null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    invalid = ~null & ~shapely.is_valid(geoms)
-    if null.any() or invalid.any():
+    # a bbox read never returns features without geometry: look for them separately
+    null_fids = [] if read_bbox is None or repair else _null_fids(src, layer, where, info)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    nonfinite = np.bincount(owner[~np.isfinite(coords).all(axis=1)], minlength=len(geoms)) > 0
+    invalid = ~null & ~nonfinite & ~shapely.is_valid(geoms)
+    if null.any() or invalid.any() or nonfinite.any() or null_fids:
         if not repair:
             parts = []
-            if null.any():
-                parts.append(f"{int(null.sum())} null or empty geometries (FIDs "
-                             f"{gdf.index[null][:5].tolist()})")
+            if null.any() or null_fids:
+                fids = sorted({*gdf.index[null].tolist(), *null_fids})
+                parts.append(f"{len(fids)} null or empty geometries (FIDs {fids[:5]})")
+            if nonfinite.any():
+                parts.append(f"{int(nonfinite.sum())} geometries with NaN or infinite "
+                             f"coordinates (FIDs {gdf.index[nonfinite][:5].tolist()})")
             if invalid.any():
                 first = shapely.point_on_surface(geoms[invalid][0])
                 reason = shapely.is_valid_reason(geoms[invalid][0])
@@ -503,13 +510,31 @@ def read_vector(
                              f"{first.x:.0f}, {first.y:.0f})")
             raise InputError(f"{where_txt}: {'; '.join(parts)}. Repair the file (QGIS 'Fix "
                              "geometries', ogr2ogr -makevalid) or set repair = true in the "
-                             "source to drop null and repair invalid geometries.",
+                             "source to drop null (and NaN) and repair invalid geometries.",
                              code="E-INPUT-GEOMETRY")
-        gdf = gdf.loc[~null].copy()
+        gdf = gdf.loc[~null & ~nonfinite].copy()
         gdf.geometry = shapely.make_valid(gdf.geometry.values)
     if not gdf.crs.equals(crs):
         gdf = gdf.to_crs(crs)
     return gdf
+
+
+def _null_fids(src: str, layer: str | None, where: str | None, info: dict) -> list[int]:
+    """FIDs of the features without geometry (that match ``where``), at most a few."""
+    if info.get("driver") == "GPKG":
+        geom = f'"{info.get("geometry_name") or "geom"}"'
+        test = f"({geom} IS NULL OR ST_IsEmpty({geom}))"
+    else:
+        test = "OGR_GEOMETRY IS NULL"  # OGR SQL's special field: the geometry type
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = pyogrio.read_dataframe(src, layer=layer, columns=[], fid_as_index=True,
+                                           where=f"({where}) AND {test}" if where else test,
+                                           max_features=5)
+    except Exception:  # a driver without the test: the read itself reports real problems
+        return []
+    return found.index.tolist()
 
 
 def _count(src: str, layer: str | None, where: str | None) -> int:

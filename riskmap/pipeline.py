@@ -513,6 +513,11 @@ def _ready_layer(project: Project, region: Region) -> np.ndarray:
                               code="E-CONFIG-MISSING")
         gdf = io.read_vector(path, crs=region.grid.crs, layer=spec.layer,
                              declared_crs=spec.crs, columns=[spec.column], what=what)
+        if not pd.api.types.is_numeric_dtype(gdf[spec.column]):
+            raise InputError(f"{what}: column {spec.column!r} of {Path(str(path)).name} holds "
+                             f"{gdf[spec.column].dtype} values, not numbers. Use a numeric "
+                             "class or score column (e.g. 1 = low … 5 = high).",
+                             code="E-INPUT-COLUMNTYPE")
         values = indicators.attribute(gdf.geometry.values,
                                       gdf[spec.column].to_numpy(dtype=float), region.grid)
     finite = np.isfinite(values) & _region_mask(region)
@@ -1238,8 +1243,16 @@ def rank_premises(project: Project, *, audience: str = "partners",
     for f in spec.feature:
         if f.kind == "column":
             col = prem[f.column]
-            values[f.name] = ((col.astype(str) == f.equals).astype(float) if f.equals is not None
-                              else pd.to_numeric(col, errors="coerce"))
+            num = pd.to_numeric(col, errors="coerce")
+            text = num.isna() & col.notna() & (col.astype(str).str.strip() != "")
+            if f.equals is None and text.any():
+                raise InputError(f"{what}: column {f.column!r} ([[scoring.feature]] {f.name}) "
+                                 f"holds {int(text.sum())} values that are not numbers (first: "
+                                 f"{col[text].iloc[0]!r} at FID {col.index[text][0]}). Use "
+                                 "numbers, or equals = \"…\" to turn a text value into 1/0.",
+                                 code="E-INPUT-COLUMNTYPE")
+            values[f.name] = (col.astype(str) == f.equals).astype(float) if f.equals is not None \
+                else num
         elif f.kind == "map" and f.map == "indicator":
             values[f.name] = _indicator_at(region, omaps, f.indicator, rr, cc,
                                            where=f"[[scoring.feature]] {f.name}")
