@@ -640,7 +640,7 @@ def _ready_layer(project: Project, region: Region) -> np.ndarray:
     spec = project.risk.layer
     path = project.path_of(spec.file)
     what = f"{project.path} [risk] layer"
-    if path.suffix.lower() in io.RASTER_SUFFIXES:
+    if io.suffix_of(path) in io.RASTER_SUFFIXES:
         values = io.read_raster_to_grid(path, region.grid, resampling="max",
                                         declared_crs=spec.crs, what=what)
     else:
@@ -649,6 +649,11 @@ def _ready_layer(project: Project, region: Region) -> np.ndarray:
                               code="E-CONFIG-MISSING")
         gdf = io.read_vector(path, crs=region.grid.crs, layer=spec.layer,
                              declared_crs=spec.crs, columns=[spec.column], what=what)
+        if not pd.api.types.is_numeric_dtype(gdf[spec.column]):
+            raise InputError(f"{what}: column {spec.column!r} of {Path(str(path)).name} holds "
+                             f"{gdf[spec.column].dtype} values, not numbers. Use a numeric "
+                             "class or score column (e.g. 1 = low … 5 = high).",
+                             code="E-INPUT-COLUMNTYPE")
         values = indicators.attribute(gdf.geometry.values,
                                       gdf[spec.column].to_numpy(dtype=float), region.grid)
     finite = np.isfinite(values) & _region_mask(region)
@@ -1193,9 +1198,7 @@ OUTCOMES = ("bevestigd", "ontkracht", "geen bevindingen")
 
 def _read_table(project: Project, rel: str, *, required: list[str], what: str) -> pd.DataFrame:
     path = project.path_of(rel)
-    if not path.is_file():
-        raise InputError(f"{what}: file {path} not found.", code="E-INPUT-NOTFOUND")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    df = io.read_table(path, what=what, dtype=str, keep_default_na=False, na_values=[""])
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError(f"{what}: column(s) {missing} not found in {path.name}; columns: "
@@ -1298,8 +1301,11 @@ def rank_premises(project: Project, *, audience: str = "partners",
     path = project.path_of(spec.premises)
     import pyogrio
 
-    available = set(pyogrio.read_info(path, layer=spec.layer)["fields"]) if path.exists() \
-        else set()
+    try:  # through io's checks; read_vector below reports what is wrong
+        src = io.check_input(path, kinds=io.VECTOR_SUFFIXES, what=what)
+        available = set(pyogrio.read_info(src, layer=spec.layer)["fields"])
+    except Exception:
+        available = set()
     cols = [c for c in cols if c in available or c == spec.id_column or c in needed]
     prem = io.read_vector(path, crs=grid.crs, layer=spec.layer, where=spec.where, columns=cols,
                           what=what)
@@ -1373,8 +1379,16 @@ def rank_premises(project: Project, *, audience: str = "partners",
     for f in spec.feature:
         if f.kind == "column":
             col = prem[f.column]
-            values[f.name] = ((col.astype(str) == f.equals).astype(float) if f.equals is not None
-                              else pd.to_numeric(col, errors="coerce"))
+            num = pd.to_numeric(col, errors="coerce")
+            text = num.isna() & col.notna() & (col.astype(str).str.strip() != "")
+            if f.equals is None and text.any():
+                raise InputError(f"{what}: column {f.column!r} ([[scoring.feature]] {f.name}) "
+                                 f"holds {int(text.sum())} values that are not numbers (first: "
+                                 f"{col[text].iloc[0]!r} at FID {col.index[text][0]}). Use "
+                                 "numbers, or equals = \"…\" to turn a text value into 1/0.",
+                                 code="E-INPUT-COLUMNTYPE")
+            values[f.name] = (col.astype(str) == f.equals).astype(float) if f.equals is not None \
+                else num
         elif f.kind == "map" and f.map == "indicator":
             values[f.name] = _indicator_at(region, omaps, f.indicator, rr, cc,
                                            where=f"[[scoring.feature]] {f.name}")
@@ -1641,12 +1655,12 @@ def register_targets(project: Project) -> dict:
 def read_outcomes_file(path: str | Path) -> pd.DataFrame:
     """An inspectors' returned plan (XLSX sheet ``Plan`` or CSV) with an outcome column."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path} not found.", code="E-INPUT-NOTFOUND")
+    what = "returned plan"
     if path.suffix.lower() == ".xlsx":
-        frame = pd.read_excel(path, sheet_name=0, dtype=str)
+        frame = io.read_table(path, what=what, kinds={".xlsx"}, sheet_name=0, dtype=str)
     else:
-        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+        frame = io.read_table(path, what=what, sep=None, engine="python", dtype=str,
+                              encoding="utf-8-sig")
     rename = {"Verblijfsobject": "premise_id", "Datum": "datum", "Uitkomst": "uitkomst",
               "Team": "team", "Verkenning": "verkenning", "Bevindingen": "bevindingen",
               "x (RD)": "x", "y (RD)": "y"}
