@@ -246,10 +246,17 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
     from riskmap import __version__
 
     files = {project.municipalities_path}
+    if project.region.buurten:
+        files.add(project.path_of(project.region.buurten))
     for ls in project.layer_sets:
         files.update(project.source_path(i.source) for i in ls.indicator)
     if project.risk is not None:
         files.add(project.path_of(project.risk.incidents or project.risk.layer.file))
+    sc = project.scoring
+    if sc is not None:  # "register" as inspections is the register, not a file
+        files.update(project.path_of(f) for f in (sc.premises, sc.estates, sc.signals,
+                                                  sc.inspections) if f and f != "register")
+    files = {f for f in files if f.is_file()}  # a missing file is reported by its reader
     inputs = {}
     for f in sorted(files):
         st = f.stat()
@@ -271,6 +278,7 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
         "k": project.risk.k if project.risk else None,
         "weights": {ls.theme: {i.name: i.weight for i in ls.indicator}
                     for ls in project.layer_sets},
+        **({"scoring_weights": {f.name: f.weight for f in sc.feature}} if sc else {}),
         "inputs": inputs,
     }
 
@@ -278,6 +286,48 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
 def _flat(prov: dict[str, object]) -> dict[str, str]:
     return {f"RISKMAP_{k.upper()}": v if isinstance(v, str) else json.dumps(v, sort_keys=True)
             for k, v in prov.items()}
+
+
+def provenance_text(prov: dict[str, object]) -> dict[str, str]:
+    """The provenance in Dutch words, one item per line (HTML footers, dashboards)."""
+
+    def listed(weights: dict) -> str:
+        return ", ".join(f"{name} = {value:g}" for name, value in weights.items())
+
+    out = {
+        "riskmap-versie": str(prov["riskmap_version"]),
+        "project": str(prov["project"]),
+        "configuratie (SHA-256)": str(prov["config_sha256"]),
+        "doelgroep": str(prov["audience"]),
+        "k (minimaal aantal incidenten)": "n.v.t." if prov.get("k") is None else str(prov["k"]),
+        "wettelijke grondslag": str(prov["legal_basis"] or "niet opgegeven in het projectbestand"),
+    }
+    for theme, weights in prov["weights"].items():
+        out[f"gewichten {theme}"] = listed(weights)
+    if prov.get("scoring_weights"):
+        out["gewichten scoring"] = listed(prov["scoring_weights"])
+    for name, v in prov["inputs"].items():
+        out[f"bron {name}"] = (f"SHA-256 {v['sha256']}, gewijzigd {v['modified']}"
+                               + (", SYNTHETISCH" if v.get("synthetic") else ""))
+    out["gemaakt"] = str(prov["created"])
+    return out
+
+
+SIDECAR_SUFFIX = ".herkomst.json"
+
+
+def write_sidecar(path: str | Path, prov: dict[str, object]) -> Path:
+    """``<name>.herkomst.json`` beside a CSV: the provenance that a CSV cannot carry.
+
+    (A comment line in the CSV itself would break Excel and every CSV reader.)
+    """
+    path = Path(path)
+    side = path.with_name(path.stem + SIDECAR_SUFFIX)
+    body = {"file": path.name, "provenance": prov}
+    with io.atomic_path(side) as tmp:
+        tmp.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str),
+                       encoding="utf-8")
+    return side
 
 
 def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
@@ -296,7 +346,8 @@ def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
 
 
-def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
+def _quicklook(m: opportunity.OpportunityMap, outline, path: Path,
+               tags: dict[str, str] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -319,8 +370,8 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
                        for i in range(k)], loc="lower left", fontsize=8, framealpha=0.9)
     ax.text(1.0, -0.02, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", transform=ax.transAxes,
             ha="right", va="top", fontsize=7)
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+    with io.atomic_path(path) as tmp:  # provenance in the PNG's text chunks
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=tags)
     plt.close(fig)
 
 
@@ -387,7 +438,7 @@ def write_opportunity(
                                      styles={"cells": style}))
         outline = region.municipalities.geometry.iloc[region.codes.index(m.code)]
         path = folder / "opportunity.png"
-        _quicklook(m, outline, path)
+        _quicklook(m, outline, path, tags)
         written.append(path)
     return written
 
@@ -706,7 +757,8 @@ def run_backtest(incidents, *, date_col, lon_col=None, lat_col=None, x_col=None,
         "riskmap_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "audience": "police",
-        "inputs": {f.name: {"sha256": _sha256(f)} for f in files},
+        "inputs": {f.name: {"sha256": _sha256(f), "modified": dt.datetime.fromtimestamp(
+            f.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")} for f in files},
         "settings": {"split": split, "until": until, "cell_size_m": cell_size,
                      "offsets": offsets, "seed": seed},
     }
@@ -818,7 +870,7 @@ def overlay_maps(project: Project, *, municipalities: Iterable[str] = (),
 OVERLAY_FILES = ("overlay.tif", "overlay.gpkg", "overlay.png")
 
 
-def _overlay_png(ov, outline, path: Path) -> None:
+def _overlay_png(ov, outline, path: Path, tags: dict[str, str] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -849,7 +901,7 @@ def _overlay_png(ov, outline, path: Path) -> None:
     fig.text(0.77, 0.45, "rood omlijnd: prioriteitszone", fontsize=7)
     fig.text(0.98, 0.01, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", ha="right", fontsize=7)
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", metadata=tags)
     plt.close(fig)
 
 
@@ -900,14 +952,14 @@ def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, regi
                                      {"cells": cells_gdf, "zones": ov.zones}, metadata=tags,
                                      styles={"cells": cell_style, "zones": zone_style}))
         outline = region.municipalities.geometry.iloc[region.codes.index(ov.code)]
-        _overlay_png(ov, outline, folder / "overlay.png")
+        _overlay_png(ov, outline, folder / "overlay.png", tags)
         written.append(folder / "overlay.png")
         tables.append(pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name))
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     path = out_dir / "zones_regio.csv"
     with io.atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-    written.append(path)
+    written += [path, write_sidecar(path, prov)]
     return written
 
 
@@ -1001,6 +1053,11 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
             "; SYNTHETISCHE demo-gegevens" if synthetic else ""),
     }
     footer = {k: v for k, v in footer.items() if v}
+    if audience != "police":
+        from riskmap.risk import check_public_meta
+
+        check_public_meta(prov)
+    details = provenance_text(prov)
     written: list[Path] = []
     entries = []
     for i, m in enumerate(tqdm(omaps, desc="kaarten (html)", disable=not progress)):
@@ -1041,11 +1098,12 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
             title=f"{m.name} — gelegenheid en risico", outline=outline[["geometry"]],
             layers=layers, zones=zones, zone_fields=fields, bivariate=biv, buurten=bu,
             footer=footer, audience=audience, offline=offline, tiles=tiles,
-            premises=premises, premise_fields=premise_fields)
+            premises=premises, premise_fields=premise_fields, provenance=details)
         written.append(webmap.write_page(out_dir / m.code / "kaart.html", html))
         entries.append((m.code, m.name, f"{m.code}/kaart.html"))
     index = webmap.index_page(title=f"{project.project.name} — kaarten per gemeente",
-                              entries=entries, footer=footer, offline=offline)
+                              entries=entries, footer=footer, offline=offline,
+                              provenance=details)
     written.append(webmap.write_page(out_dir / "index.html", index))
     return written
 
@@ -1392,6 +1450,7 @@ def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: s
         shown = part[cols].rename(columns=RANK_COLUMNS)
         folder = out_dir / code
         written.append(excel.write_csv(folder / "ranglijst.csv", shown))
+        written.append(write_sidecar(folder / "ranglijst.csv", prov))
         links = {"Ranglijst": {RANK_COLUMNS["premise_id"]: _map_link(part["lat"], part["lon"])
                                .set_axis(shown.index)}}
         written.append(excel.write_xlsx(folder / "ranglijst.xlsx", {"Ranglijst": shown},
@@ -1476,10 +1535,15 @@ def write_plan(plan, out_dir: str | Path, *, project: Project, audience: str,
         links = {"Plan": {PLAN_COLUMNS["premise_id"]: url.set_axis(shown.index)}}
     return [excel.write_xlsx(targets[0], {"Plan": shown, "Werkpakketten": plan.packages},
                              provenance=prov_flat, hyperlinks=links),
-            excel.write_csv(targets[1], shown)]
+            excel.write_csv(targets[1], shown),
+            write_sidecar(targets[1], prov | {"plan": plan.settings})]
 
 
 # ----------------------------------------------------------------------------- register
+
+
+#: The register's progress and exports are made for the partnership (no incident detail).
+REGISTER_AUDIENCE = "partners"
 
 
 def open_project_register(project: Project):
@@ -1521,8 +1585,8 @@ def read_outcomes_file(path: str | Path) -> pd.DataFrame:
 
 
 def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: dict, *,
-                    title: str, footer: dict[str, str], lead: pd.DataFrame | None = None
-                    ) -> str:
+                    title: str, footer: dict[str, str], lead: pd.DataFrame | None = None,
+                    provenance: dict[str, str] | None = None) -> str:
     """A self-contained progress page: tables and one bar chart (PNG inside), no scripts."""
     import base64
     import html as html_mod
@@ -1560,6 +1624,11 @@ def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: 
     hit_rows = pd.DataFrame([{"inspecties": k, **v} for k, v in hits.items()])
     foot = " · ".join(f"<b>{html_mod.escape(k)}</b>: {html_mod.escape(str(v))}"
                       for k, v in footer.items())
+    if provenance:
+        rows = "".join(f"<dt>{html_mod.escape(k)}</dt><dd>{html_mod.escape(v)}</dd>"
+                       for k, v in provenance.items())
+        foot += (f'<details id="rm-provenance"><summary>Verantwoording</summary><dl>{rows}'
+                 "</dl></details>")
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     lead_html = (table(lead) if lead is not None and len(lead)
                  else "<p>Nog geen overgangen.</p>")
@@ -1597,16 +1666,18 @@ def write_progress(project: Project, out_dir: str | Path, *, overwrite: bool = F
         targets = reg.check_targets(targets_given) if targets_given else None
         hits = reg.hit_rates()
         lead = reg.lead_times()
-    written = [excel.write_csv(files[0], progress)]
+    prov = provenance(project, audience=REGISTER_AUDIENCE)
     lead_file = out_dir / "doorlooptijden.csv"
-    written.append(excel.write_csv(lead_file, lead))
-    if targets is not None:
-        written.append(excel.write_csv(files[1], targets))
-    footer = {"riskmap": __version__,
-              "gemaakt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              "project": project.project.name}
+    written = []
+    for path, frame in ((files[0], progress), (lead_file, lead), (files[1], targets)):
+        if frame is not None:
+            written += [excel.write_csv(path, frame), write_sidecar(path, prov)]
+    footer = {"riskmap": __version__, "gemaakt": prov["created"],
+              "project": project.project.name, "doelgroep": REGISTER_AUDIENCE,
+              "configuratie": prov["config_sha256"][:12]}
     page = _dashboard_html(progress, targets, hits, title=f"Voortgang risicolocaties — "
-                           f"{project.project.name}", footer=footer, lead=lead)
+                           f"{project.project.name}", footer=footer, lead=lead,
+                           provenance=provenance_text(prov))
     with io.atomic_path(files[2]) as tmp:
         tmp.write_text(page, encoding="utf-8")
     written.append(files[2])
@@ -1624,14 +1695,14 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
     _refuse_existing(files, overwrite=overwrite)
     with open_project_register(project) as reg:
         locs, trans, insp = reg.locations(), reg.transitions(), reg.inspections()
-    prov = provenance(project, audience="partners")
+    prov = provenance(project, audience=REGISTER_AUDIENCE)
     prov_flat = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
                  for k, v in prov.items()}
     sheets = {"Locaties": locs, "Overgangen": trans, "Inspecties": insp}
     sheets = {k: v.astype({c: str for c in v.columns if v[c].dtype == object})
               for k, v in sheets.items()}
     written = [excel.write_xlsx(files[0], sheets, provenance=prov_flat),
-               excel.write_csv(files[1], locs)]
+               excel.write_csv(files[1], locs), write_sidecar(files[1], prov)]
     gdf = gpd.GeoDataFrame(locs.astype({c: str for c in locs.columns
                                         if locs[c].dtype == object}),
                            geometry=shapely.points(locs["x"].astype(float),
