@@ -30,12 +30,15 @@ from riskmap.grid import Grid, Region, make_region
 __all__ = [
     "check_outputs",
     "compute_measures",
+    "input_files",
     "load_region",
     "opportunity_maps",
     "provenance",
+    "provenance_text",
     "read_source",
     "validate",
     "write_opportunity",
+    "write_sidecar",
 ]
 
 AUDIENCE_OPPORTUNITY = "public"  # opportunity maps hold no police information
@@ -241,22 +244,37 @@ def _sha256(path: Path) -> str:
     return _HASHES[key]
 
 
+def input_files(project: Project) -> dict[Path, str]:
+    """Every input file the project names (absolute path → its role, in Dutch)."""
+    files = {project.municipalities_path: "gemeentegrenzen"}
+    if project.region.buurten:
+        files[project.path_of(project.region.buurten)] = "buurtgrenzen (alleen voor de kaarten)"
+    for ls in project.layer_sets:
+        for i in ls.indicator:
+            path = project.source_path(i.source)
+            role = f"indicator {ls.theme}_{i.name}"
+            files[path] = f"{files[path]}, {role}" if path in files else role
+    if project.risk is not None:
+        if project.risk.incidents:
+            files[project.path_of(project.risk.incidents)] = "politie-incidenten"
+        else:
+            files[project.path_of(project.risk.layer.file)] = "risicolaag van de politie"
+    sc = project.scoring
+    if sc is not None:  # "register" as inspections is the register, not a file
+        for rel, role in ((sc.premises, "kandidaat-panden"), (sc.estates, "bedrijventerreinen"),
+                          (sc.signals, "politiesignalen per adres"),
+                          (sc.inspections, "eerdere inspecties en uitkomsten")):
+            if rel and rel != "register":
+                files[project.path_of(rel)] = role
+    return files
+
+
 def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dict[str, object]:
     """What every output carries: version, time, config hash, inputs with SHA-256, weights."""
     from riskmap import __version__
 
-    files = {project.municipalities_path}
-    if project.region.buurten:
-        files.add(project.path_of(project.region.buurten))
-    for ls in project.layer_sets:
-        files.update(project.source_path(i.source) for i in ls.indicator)
-    if project.risk is not None:
-        files.add(project.path_of(project.risk.incidents or project.risk.layer.file))
     sc = project.scoring
-    if sc is not None:  # "register" as inspections is the register, not a file
-        files.update(project.path_of(f) for f in (sc.premises, sc.estates, sc.signals,
-                                                  sc.inspections) if f and f != "register")
-    files = {f for f in files if f.is_file()}  # a missing file is reported by its reader
+    files = {f for f in input_files(project) if f.is_file()}  # a reader reports missing ones
     inputs = {}
     for f in sorted(files):
         st = f.stat()
