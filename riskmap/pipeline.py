@@ -817,8 +817,9 @@ def _plot_curves(result: dict, path: Path) -> None:
                  f"{result['test_period'][1]}")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
+    tags = _flat(result["provenance"]) if "provenance" in result else None
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=tags)
     plt.close(fig)
 
 

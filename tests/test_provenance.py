@@ -214,8 +214,10 @@ def test_backtest_json_names_its_inputs(tmp_path):
     incidents_frame().to_csv(csv, index=False)
     result = pipeline.run_backtest(csv, date_col="datum", x_col="x", y_col="y",
                                    crs="EPSG:28992", split="2021-07-01", cell_size=200.0)
-    path, _ = pipeline.write_backtest(result, tmp_path / "bt.json")
+    path, png = pipeline.write_backtest(result, tmp_path / "bt.json")
     prov = json.loads(path.read_text())["provenance"]
+    with Image.open(png) as im:
+        assert json.loads(im.text["RISKMAP_INPUTS"]) == prov["inputs"]
     assert prov["riskmap_version"] == version("riskmap")
     assert prov["audience"] == "police"
     assert prov["inputs"] == {"inc.csv": {
