@@ -222,6 +222,9 @@ def write_demo_report(out: str | Path, ranking, plan, *, project) -> Path:
 
     truth = set(pd.read_csv(project.data_dir / "grondwaarheid.csv", dtype=str)["premise_id"])
     report = demo_report(ranking, plan, truth)
+    from riskmap import pipeline
+
+    report["provenance"] = pipeline.provenance(project, audience="partners")
     path = Path(out) / "demo_verslag.json"
     with io.atomic_path(path) as tmp:
         tmp.write_text(json.dumps(report, indent=1), encoding="utf-8")

@@ -31,12 +31,15 @@ from riskmap.grid import Grid, Region, make_region
 __all__ = [
     "check_outputs",
     "compute_measures",
+    "input_files",
     "load_region",
     "opportunity_maps",
     "provenance",
+    "provenance_text",
     "read_source",
     "validate",
     "write_opportunity",
+    "write_sidecar",
 ]
 
 AUDIENCE_OPPORTUNITY = "public"  # opportunity maps hold no police information
@@ -301,15 +304,37 @@ def _sha256(path: Path) -> str:
     return _HASHES[key]
 
 
+def input_files(project: Project) -> dict[Path, str]:
+    """Every input file the project names (absolute path → its role, in Dutch)."""
+    files = {project.municipalities_path: "gemeentegrenzen"}
+    if project.region.buurten:
+        files[project.path_of(project.region.buurten)] = "buurtgrenzen (alleen voor de kaarten)"
+    for ls in project.layer_sets:
+        for i in ls.indicator:
+            path = project.source_path(i.source)
+            role = f"indicator {ls.theme}_{i.name}"
+            files[path] = f"{files[path]}, {role}" if path in files else role
+    if project.risk is not None:
+        if project.risk.incidents:
+            files[project.path_of(project.risk.incidents)] = "politie-incidenten"
+        else:
+            files[project.path_of(project.risk.layer.file)] = "risicolaag van de politie"
+    sc = project.scoring
+    if sc is not None:  # "register" as inspections is the register, not a file
+        for rel, role in ((sc.premises, "kandidaat-panden"), (sc.estates, "bedrijventerreinen"),
+                          (sc.signals, "politiesignalen per adres"),
+                          (sc.inspections, "eerdere inspecties en uitkomsten")):
+            if rel and rel != "register":
+                files[project.path_of(rel)] = role
+    return files
+
+
 def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dict[str, object]:
     """What every output carries: version, time, config hash, inputs with SHA-256, weights."""
     from riskmap import __version__
 
-    files = {project.municipalities_path}
-    for ls in project.layer_sets:
-        files.update(project.source_path(i.source) for i in ls.indicator)
-    if project.risk is not None:
-        files.add(project.path_of(project.risk.incidents or project.risk.layer.file))
+    sc = project.scoring
+    files = {f for f in input_files(project) if f.is_file()}  # a reader reports missing ones
     inputs = {}
     for f in sorted(files):
         st = f.stat()
@@ -331,6 +356,7 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
         "k": project.risk.k if project.risk else None,
         "weights": {ls.theme: {i.name: i.weight for i in ls.indicator}
                     for ls in project.layer_sets},
+        **({"scoring_weights": {f.name: f.weight for f in sc.feature}} if sc else {}),
         "inputs": inputs,
     }
 
@@ -338,6 +364,48 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
 def _flat(prov: dict[str, object]) -> dict[str, str]:
     return {f"RISKMAP_{k.upper()}": v if isinstance(v, str) else json.dumps(v, sort_keys=True)
             for k, v in prov.items()}
+
+
+def provenance_text(prov: dict[str, object]) -> dict[str, str]:
+    """The provenance in Dutch words, one item per line (HTML footers, dashboards)."""
+
+    def listed(weights: dict) -> str:
+        return ", ".join(f"{name} = {value:g}" for name, value in weights.items())
+
+    out = {
+        "riskmap-versie": str(prov["riskmap_version"]),
+        "project": str(prov["project"]),
+        "configuratie (SHA-256)": str(prov["config_sha256"]),
+        "doelgroep": str(prov["audience"]),
+        "k (minimaal aantal incidenten)": "n.v.t." if prov.get("k") is None else str(prov["k"]),
+        "wettelijke grondslag": str(prov["legal_basis"] or "niet opgegeven in het projectbestand"),
+    }
+    for theme, weights in prov["weights"].items():
+        out[f"gewichten {theme}"] = listed(weights)
+    if prov.get("scoring_weights"):
+        out["gewichten scoring"] = listed(prov["scoring_weights"])
+    for name, v in prov["inputs"].items():
+        out[f"bron {name}"] = (f"SHA-256 {v['sha256']}, gewijzigd {v['modified']}"
+                               + (", SYNTHETISCH" if v.get("synthetic") else ""))
+    out["gemaakt"] = str(prov["created"])
+    return out
+
+
+SIDECAR_SUFFIX = ".herkomst.json"
+
+
+def write_sidecar(path: str | Path, prov: dict[str, object]) -> Path:
+    """``<name>.herkomst.json`` beside a CSV: the provenance that a CSV cannot carry.
+
+    (A comment line in the CSV itself would break Excel and every CSV reader.)
+    """
+    path = Path(path)
+    side = path.with_name(path.stem + SIDECAR_SUFFIX)
+    body = {"file": path.name, "provenance": prov}
+    with io.atomic_path(side) as tmp:
+        tmp.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str),
+                       encoding="utf-8")
+    return side
 
 
 def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
@@ -366,7 +434,8 @@ def _draw_lines(ax, polygons, *, color: str, linewidth: float) -> None:
     ax.add_collection(LineCollection(np.split(xy, cuts), colors=color, linewidths=linewidth))
 
 
-def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
+def _quicklook(m: opportunity.OpportunityMap, outline, path: Path,
+               tags: dict[str, str] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -389,8 +458,8 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
                        for i in range(k)], loc="lower left", fontsize=8, framealpha=0.9)
     ax.text(1.0, -0.02, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", transform=ax.transAxes,
             ha="right", va="top", fontsize=7)
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+    with io.atomic_path(path) as tmp:  # provenance in the PNG's text chunks
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=tags)
     plt.close(fig)
 
 
@@ -457,7 +526,7 @@ def write_opportunity(
                                      styles={"cells": style}))
         outline = region.municipalities.geometry.iloc[region.codes.index(m.code)]
         path = folder / "opportunity.png"
-        _quicklook(m, outline, path)
+        _quicklook(m, outline, path, tags)
         written.append(path)
     return written
 
@@ -847,7 +916,8 @@ def run_backtest(incidents, *, date_col, lon_col=None, lat_col=None, x_col=None,
         "riskmap_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "audience": "police",
-        "inputs": {f.name: {"sha256": _sha256(f)} for f in files},
+        "inputs": {f.name: {"sha256": _sha256(f), "modified": dt.datetime.fromtimestamp(
+            f.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")} for f in files},
         "settings": {"split": split, "until": until, "cell_size_m": cell_size,
                      "offsets": offsets, "seed": seed},
     }
@@ -888,8 +958,9 @@ def _plot_curves(result: dict, path: Path) -> None:
                  f"{result['test_period'][1]}")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
+    tags = _flat(result["provenance"]) if "provenance" in result else None
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=tags)
     plt.close(fig)
 
 
@@ -959,7 +1030,7 @@ def overlay_maps(project: Project, *, municipalities: Iterable[str] = (),
 OVERLAY_FILES = ("overlay.tif", "overlay.gpkg", "overlay.png")
 
 
-def _overlay_png(ov, outline, path: Path) -> None:
+def _overlay_png(ov, outline, path: Path, tags: dict[str, str] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -990,7 +1061,7 @@ def _overlay_png(ov, outline, path: Path) -> None:
     fig.text(0.77, 0.45, "rood omlijnd: prioriteitszone", fontsize=7)
     fig.text(0.98, 0.01, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", ha="right", fontsize=7)
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", metadata=tags)
     plt.close(fig)
 
 
@@ -1041,14 +1112,14 @@ def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, regi
                                      {"cells": cells_gdf, "zones": ov.zones}, metadata=tags,
                                      styles={"cells": cell_style, "zones": zone_style}))
         outline = region.municipalities.geometry.iloc[region.codes.index(ov.code)]
-        _overlay_png(ov, outline, folder / "overlay.png")
+        _overlay_png(ov, outline, folder / "overlay.png", tags)
         written.append(folder / "overlay.png")
         tables.append(pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name))
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     path = out_dir / "zones_regio.csv"
     with io.atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-    written.append(path)
+    written += [path, write_sidecar(path, prov)]
     return written
 
 
@@ -1142,6 +1213,11 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
             "; SYNTHETISCHE demo-gegevens" if synthetic else ""),
     }
     footer = {k: v for k, v in footer.items() if v}
+    if audience != "police":
+        from riskmap.risk import check_public_meta
+
+        check_public_meta(prov)
+    details = provenance_text(prov)
     written: list[Path] = []
     entries = []
     for i, m in enumerate(tqdm(omaps, desc="kaarten (html)", disable=not progress)):
@@ -1182,11 +1258,12 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
             title=f"{m.name} — gelegenheid en risico", outline=outline[["geometry"]],
             layers=layers, zones=zones, zone_fields=fields, bivariate=biv, buurten=bu,
             footer=footer, audience=audience, offline=offline, tiles=tiles,
-            premises=premises, premise_fields=premise_fields)
+            premises=premises, premise_fields=premise_fields, provenance=details)
         written.append(webmap.write_page(out_dir / m.code / "kaart.html", html))
         entries.append((m.code, m.name, f"{m.code}/kaart.html"))
     index = webmap.index_page(title=f"{project.project.name} — kaarten per gemeente",
-                              entries=entries, footer=footer, offline=offline)
+                              entries=entries, footer=footer, offline=offline,
+                              provenance=details)
     written.append(webmap.write_page(out_dir / "index.html", index))
     return written
 
@@ -1542,6 +1619,7 @@ def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: s
         shown = part[cols].rename(columns=RANK_COLUMNS)
         folder = out_dir / code
         written.append(excel.write_csv(folder / "ranglijst.csv", shown))
+        written.append(write_sidecar(folder / "ranglijst.csv", prov))
         links = {"Ranglijst": {RANK_COLUMNS["premise_id"]: _map_link(part["lat"], part["lon"])
                                .set_axis(shown.index)}}
         written.append(excel.write_xlsx(folder / "ranglijst.xlsx", {"Ranglijst": shown},
@@ -1626,10 +1704,15 @@ def write_plan(plan, out_dir: str | Path, *, project: Project, audience: str,
         links = {"Plan": {PLAN_COLUMNS["premise_id"]: url.set_axis(shown.index)}}
     return [excel.write_xlsx(targets[0], {"Plan": shown, "Werkpakketten": plan.packages},
                              provenance=prov_flat, hyperlinks=links),
-            excel.write_csv(targets[1], shown)]
+            excel.write_csv(targets[1], shown),
+            write_sidecar(targets[1], prov | {"plan": plan.settings})]
 
 
 # ----------------------------------------------------------------------------- register
+
+
+#: The register's progress and exports are made for the partnership (no incident detail).
+REGISTER_AUDIENCE = "partners"
 
 
 def open_project_register(project: Project):
@@ -1671,8 +1754,8 @@ def read_outcomes_file(path: str | Path) -> pd.DataFrame:
 
 
 def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: dict, *,
-                    title: str, footer: dict[str, str], lead: pd.DataFrame | None = None
-                    ) -> str:
+                    title: str, footer: dict[str, str], lead: pd.DataFrame | None = None,
+                    provenance: dict[str, str] | None = None) -> str:
     """A self-contained progress page: tables and one bar chart (PNG inside), no scripts."""
     import base64
     import html as html_mod
@@ -1710,6 +1793,11 @@ def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: 
     hit_rows = pd.DataFrame([{"inspecties": k, **v} for k, v in hits.items()])
     foot = " · ".join(f"<b>{html_mod.escape(k)}</b>: {html_mod.escape(str(v))}"
                       for k, v in footer.items())
+    if provenance:
+        rows = "".join(f"<dt>{html_mod.escape(k)}</dt><dd>{html_mod.escape(v)}</dd>"
+                       for k, v in provenance.items())
+        foot += (f'<details id="rm-provenance"><summary>Verantwoording</summary><dl>{rows}'
+                 "</dl></details>")
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     lead_html = (table(lead) if lead is not None and len(lead)
                  else "<p>Nog geen overgangen.</p>")
@@ -1747,16 +1835,18 @@ def write_progress(project: Project, out_dir: str | Path, *, overwrite: bool = F
         targets = reg.check_targets(targets_given) if targets_given else None
         hits = reg.hit_rates()
         lead = reg.lead_times()
-    written = [excel.write_csv(files[0], progress)]
+    prov = provenance(project, audience=REGISTER_AUDIENCE)
     lead_file = out_dir / "doorlooptijden.csv"
-    written.append(excel.write_csv(lead_file, lead))
-    if targets is not None:
-        written.append(excel.write_csv(files[1], targets))
-    footer = {"riskmap": __version__,
-              "gemaakt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              "project": project.project.name}
+    written = []
+    for path, frame in ((files[0], progress), (lead_file, lead), (files[1], targets)):
+        if frame is not None:
+            written += [excel.write_csv(path, frame), write_sidecar(path, prov)]
+    footer = {"riskmap": __version__, "gemaakt": prov["created"],
+              "project": project.project.name, "doelgroep": REGISTER_AUDIENCE,
+              "configuratie": prov["config_sha256"][:12]}
     page = _dashboard_html(progress, targets, hits, title=f"Voortgang risicolocaties — "
-                           f"{project.project.name}", footer=footer, lead=lead)
+                           f"{project.project.name}", footer=footer, lead=lead,
+                           provenance=provenance_text(prov))
     with io.atomic_path(files[2]) as tmp:
         tmp.write_text(page, encoding="utf-8")
     written.append(files[2])
@@ -1774,14 +1864,14 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
     _refuse_existing(files, overwrite=overwrite)
     with open_project_register(project) as reg:
         locs, trans, insp = reg.locations(), reg.transitions(), reg.inspections()
-    prov = provenance(project, audience="partners")
+    prov = provenance(project, audience=REGISTER_AUDIENCE)
     prov_flat = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
                  for k, v in prov.items()}
     sheets = {"Locaties": locs, "Overgangen": trans, "Inspecties": insp}
     sheets = {k: v.astype({c: str for c in v.columns if v[c].dtype == object})
               for k, v in sheets.items()}
     written = [excel.write_xlsx(files[0], sheets, provenance=prov_flat),
-               excel.write_csv(files[1], locs)]
+               excel.write_csv(files[1], locs), write_sidecar(files[1], prov)]
     gdf = gpd.GeoDataFrame(locs.astype({c: str for c in locs.columns
                                         if locs[c].dtype == object}),
                            geometry=shapely.points(locs["x"].astype(float),

@@ -562,6 +562,8 @@ _CSS = """
  background:rgba(255,255,255,.9);padding:3px 10px;font:11px/1.4 system-ui,sans-serif;
  border-radius:4px 4px 0 0;max-width:60%;text-align:center}
 .rm-footer b{font-weight:600}
+.rm-provenance{text-align:left;max-height:40vh;overflow:auto}
+.rm-provenance dt{font-weight:600}.rm-provenance dd{margin:0 0 2px 1em;word-break:break-all}
 """
 
 
@@ -593,12 +595,24 @@ def _bivariate_legend_html(layer: RasterLayer, element_id: str) -> str:
             "</section>")
 
 
-def _footer_html(footer: Mapping[str, str], audience: str) -> str:
+def _provenance_html(provenance: Mapping[str, str] | None) -> str:
+    """The full provenance as a folded list (escaped): ``<details id="rm-provenance">``."""
+    if not provenance:
+        return ""
+    rows = "".join(f"<dt>{escape_text(k)}</dt><dd>{escape_text(v)}</dd>"
+                   for k, v in provenance.items())
+    return (f'<details class="rm-provenance" id="rm-provenance"><summary>Verantwoording'
+            f"</summary><dl>{rows}</dl></details>")
+
+
+def _footer_html(footer: Mapping[str, str], audience: str,
+                 provenance: Mapping[str, str] | None = None) -> str:
     items = [f"<span><b>{escape_text(k)}</b>: {escape_text(v)}</span>"
              for k, v in footer.items()]
     if not any(str(k).lower() in ("doelgroep", "audience") for k in footer):
         items.append(f"<span><b>Doelgroep</b>: {escape_text(audience)}</span>")
-    return f'<footer class="rm-footer" id="rm-footer">{" &middot; ".join(items)}</footer>'
+    return (f'<footer class="rm-footer" id="rm-footer">{" &middot; ".join(items)}'
+            f"{_provenance_html(provenance)}</footer>")
 
 
 def _late_script(map_name: str, legends: list[tuple[str, str]]) -> str:
@@ -654,6 +668,7 @@ def municipality_page(
     tiles: str = "grijs",
     premises: gpd.GeoDataFrame | None = None,
     premise_fields: dict[str, str] | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> str:
     """One municipality's interactive map as a self-contained HTML page.
 
@@ -690,6 +705,9 @@ def municipality_page(
     premises : geopandas.GeoDataFrame, optional
         Ranked premises (points), drawn as circle markers with a popup of
         ``premise_fields`` (whitelist column -> Dutch alias, escaped like the zones).
+    provenance : dict of str to str, optional
+        The full provenance in words (config hash, input files with SHA-256 and dates,
+        weights, legal basis, …), escaped into a folded ``Verantwoording`` list in the footer.
 
     Returns
     -------
@@ -779,7 +797,7 @@ def municipality_page(
     if legend_html:
         page.body_html.append(
             f'<div class="rm-legends" id="rm-legends">{"".join(legend_html)}</div>')
-    page.body_html.append(_footer_html(footer, audience))
+    page.body_html.append(_footer_html(footer, audience, provenance))
     page.late_scripts.append(_late_script(m.get_name(), legends))
     return page.render()
 
@@ -795,7 +813,7 @@ footer{margin-top:2rem;font-size:12px;color:#555}
 
 
 def index_page(*, title: str, entries: list[tuple[str, str, str]], footer: dict[str, str],
-               offline: bool = False) -> str:
+               offline: bool = False, provenance: dict[str, str] | None = None) -> str:
     """A plain HTML list of the municipality pages (no map, no scripts, no remote assets).
 
     Parameters
@@ -808,6 +826,8 @@ def index_page(*, title: str, entries: list[tuple[str, str, str]], footer: dict[
     offline : bool, default=False
         Accepted for symmetry with :func:`municipality_page`; the index is always
         self-contained.
+    provenance : dict of str to str, optional
+        The full provenance in words, escaped into a folded ``Verantwoording`` list.
 
     Examples
     --------
@@ -834,7 +854,8 @@ def index_page(*, title: str, entries: list[tuple[str, str, str]], footer: dict[
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape_text(title)}</title>\n<style>{_INDEX_CSS}</style>\n</head>\n"
             f"<body>\n<h1>{escape_text(title)}</h1>\n<ul>\n" + "\n".join(items)
-            + f"\n</ul>\n<footer>{foot}</footer>\n</body>\n</html>\n")
+            + f"\n</ul>\n<footer>{foot}{_provenance_html(provenance)}</footer>\n</body>\n"
+            "</html>\n")
 
 
 def write_page(path: str | Path, html: str) -> Path:
