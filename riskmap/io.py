@@ -25,6 +25,7 @@ from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
+from riskmap import clock
 from riskmap.crs import check_area_of_use, is_undefined
 from riskmap.errors import ConfigError, CRSError, InputError, RiskmapWarning
 from riskmap.grid import Grid
@@ -338,26 +339,43 @@ def write_gpkg(
     layer: str | None = None,
     metadata: dict[str, str] | None = None,
     styles: dict[str, str] | None = None,
+    use_arrow: bool = False,
 ) -> Path:
     """Write layers to a new GeoPackage, atomically, with layer metadata and QGIS styles.
 
     ``gdf`` is one frame (named ``layer``) or a dict of layer name → frame. ``styles`` maps a
     layer name to a QGIS QML document, stored as that layer's default style in the
-    GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled.
+    GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled. The file's dates
+    (``gpkg_contents.last_change``) are the run's time (:mod:`riskmap.clock`), so the same
+    frames give the same bytes. ``use_arrow`` writes large frames faster (pyogrio).
     """
     layers = gdf if isinstance(gdf, dict) else {layer: gdf}
-    with atomic_path(path) as tmp:
+    # GDAL stamps gpkg_contents.last_change (and the metadata) with the current time; the
+    # run's time instead keeps the file reproducible (riskmap.clock)
+    when = clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with atomic_path(path) as tmp, _gdal_config(OGR_CURRENT_DATE=when):
         for name, frame in layers.items():
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=tmp.exists(),
-                                    layer_metadata=metadata or None)
+                                    layer_metadata=metadata or None, use_arrow=use_arrow)
         if styles:
             _write_styles(tmp, styles, {n: f.geometry.name for n, f in layers.items()},
-                          stamp=(metadata or {}).get("RISKMAP_CREATED", ""))
+                          stamp=(metadata or {}).get("RISKMAP_CREATED", ""), when=when)
     return Path(path)
 
 
+@contextlib.contextmanager
+def _gdal_config(**options: str) -> Iterator[None]:
+    """Set GDAL configuration options for the block, then restore the previous values."""
+    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
 def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str, str], *,
-                  stamp: str) -> None:
+                  stamp: str, when: str) -> None:
     import sqlite3
 
     con = sqlite3.connect(path)
@@ -368,8 +386,9 @@ def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str
             "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
             "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
             "update_time DATETIME)")
-        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
-                    "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                    "last_change) VALUES ('layer_styles', 'attributes', 'layer_styles', ?)",
+                    (when,))
         for name, qml in styles.items():
             con.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "

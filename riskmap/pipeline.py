@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from riskmap import indicators, io, opportunity
+from riskmap import clock, indicators, io, opportunity
 from riskmap.config import IndicatorSpec, LayerSet, Project
 from riskmap.crs import check_metric
 from riskmap.errors import ConfigError, InputError, PrivacyError, Problems, RiskmapError
@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 AUDIENCE_OPPORTUNITY = "public"  # opportunity maps hold no police information
+#: PNG text chunks of the quick-look images: none (matplotlib would name its version).
+PNG_METADATA = {"Software": None}
 
 
 def load_region(project: Project) -> Region:
@@ -260,7 +262,7 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
     spec = project.opportunity
     return {
         "riskmap_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": clock.stamp(),
         "project": project.project.name,
         "config_sha256": project.digest,
         "audience": audience,
@@ -320,7 +322,7 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
     ax.text(1.0, -0.02, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", transform=ax.transAxes,
             ha="right", va="top", fontsize=7)
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=PNG_METADATA)
     plt.close(fig)
 
 
@@ -704,7 +706,7 @@ def run_backtest(incidents, *, date_col, lon_col=None, lat_col=None, x_col=None,
     files = [Path(incidents), *([Path(area_file)] if area_file else [])]
     result["provenance"] = {
         "riskmap_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": clock.stamp(),
         "audience": "police",
         "inputs": {f.name: {"sha256": _sha256(f)} for f in files},
         "settings": {"split": split, "until": until, "cell_size_m": cell_size,
@@ -748,7 +750,7 @@ def _plot_curves(result: dict, path: Path) -> None:
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=PNG_METADATA)
     plt.close(fig)
 
 
@@ -849,7 +851,7 @@ def _overlay_png(ov, outline, path: Path) -> None:
     fig.text(0.77, 0.45, "rood omlijnd: prioriteitszone", fontsize=7)
     fig.text(0.98, 0.01, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", ha="right", fontsize=7)
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", metadata=PNG_METADATA)
     plt.close(fig)
 
 
@@ -1227,7 +1229,7 @@ def rank_premises(project: Project, *, audience: str = "partners",
                "blinde_vlek": (zone[rr, cc] == 2).astype(float),
                "afstand_prioriteitszone": dist_prio[rr, cc]}
     ref = pd.Timestamp(surface[0].settings.reference) if surface is not None else \
-        pd.Timestamp.now().normalize()
+        pd.Timestamp(clock.now().date())
     signals = None
     if spec.signals:
         signals = _read_table(project, spec.signals, required=["premise_id", "datum"],
@@ -1547,7 +1549,7 @@ def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: 
     ax.legend(fontsize=8, ncol=3)
     ax.invert_yaxis()
     buf = BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", bbox_inches="tight", metadata=PNG_METADATA)
     plt.close(fig)
     png = base64.b64encode(buf.getvalue()).decode()
 
@@ -1603,7 +1605,7 @@ def write_progress(project: Project, out_dir: str | Path, *, overwrite: bool = F
     if targets is not None:
         written.append(excel.write_csv(files[1], targets))
     footer = {"riskmap": __version__,
-              "gemaakt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "gemaakt": clock.stamp(),
               "project": project.project.name}
     page = _dashboard_html(progress, targets, hits, title=f"Voortgang risicolocaties — "
                            f"{project.project.name}", footer=footer, lead=lead)
@@ -1693,6 +1695,7 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
     return path
 
 
+@clock.fixed()  # one time stamp for every file of the run
 def run_project(project: Project, out_dir: str | Path, *, audience: str = "partners",
                 municipalities: Iterable[str] = (), capacity: int | None = None,
                 period: str | None = None, offline: bool = True, overwrite: bool = False,
