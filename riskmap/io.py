@@ -10,6 +10,8 @@ and rename it into place.
 from __future__ import annotations
 
 import contextlib
+import glob
+import json
 import os
 import tempfile
 import warnings
@@ -33,9 +35,11 @@ from riskmap.grid import Grid
 __all__ = [
     "atomic_path",
     "is_synthetic",
+    "is_temporary",
     "qml_categorized",
     "read_raster_to_grid",
     "read_vector",
+    "remove_temporary",
     "write_geotiff",
     "write_gpkg",
 ]
@@ -271,20 +275,77 @@ def read_raster_to_grid(
 # ----------------------------------------------------------------------------- writing
 
 
+#: Marks the temporary name of a file being written: ``.kaart.html.riskmap-tmp-x1y2z3a4.html``
+#: (hidden, the real suffix last for the drivers). A killed process can leave such files
+#: (and GDAL/SQLite side files such as ``…gpkg-journal``); :func:`remove_temporary` clears them.
+TEMP_MARK = ".riskmap-tmp-"
+#: The list of a complete run (:func:`riskmap.pipeline.write_manifest`), and the name it gets
+#: as soon as a file it lists is about to be replaced (the folder is then no complete run).
+MANIFEST = "MANIFEST.json"
+PREVIOUS_MANIFEST = "MANIFEST.previous.json"
+
+
+def is_temporary(path: str | Path) -> bool:
+    """True for a file that a writer had not finished (:data:`TEMP_MARK`): never an output."""
+    name = Path(path).name
+    return name.startswith(".") and TEMP_MARK in name
+
+
+def remove_temporary(folder: str | Path) -> list[Path]:
+    """Delete what interrupted writers left in ``folder`` and below; return those files."""
+    folder = Path(folder)
+    gone = [p for p in folder.rglob(f".*{TEMP_MARK}*") if is_temporary(p) and p.is_file()] \
+        if folder.is_dir() else []
+    for p in gone:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    return gone
+
+
+def _withdraw_manifest(path: Path) -> None:
+    """Rename a ``MANIFEST.json`` that lists ``path`` to ``MANIFEST.previous.json``.
+
+    Called before ``path`` is replaced: a complete manifest is never paired with a set of
+    files that is being replaced. Only the folder of ``path`` and the one above are looked at
+    (outputs sit in ``OUT/`` and ``OUT/<statcode>/``).
+    """
+    if path.name in (MANIFEST, PREVIOUS_MANIFEST):
+        return
+    for folder in (path.parent, path.parent.parent):
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            continue
+        rel = path.resolve().relative_to(folder.resolve()).as_posix()
+        try:
+            listed = rel in json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        except (OSError, ValueError, AttributeError):
+            listed = True  # unreadable: it cannot vouch for anything any more
+        if listed:
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(manifest, folder / PREVIOUS_MANIFEST)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it into place only on success."""
+    """Yield a temporary path next to ``path``; rename it into place only on success.
+
+    A reader sees the old file or the new one, never a part: the file is written under a
+    temporary name in the same folder (:data:`TEMP_MARK`) and renamed over ``path``. A
+    ``MANIFEST.json`` that lists ``path`` is withdrawn first (:data:`PREVIOUS_MANIFEST`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=path.suffix,
+                               dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # drivers want to create the file themselves
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _withdraw_manifest(path)
         os.replace(tmp_path, path)
-    finally:
-        for leftover in (tmp_path, *tmp_path.parent.glob(tmp_path.name + ".*")):
+    finally:  # the temporary file after a failure, and side files (…-journal, ….aux.xml)
+        for leftover in tmp_path.parent.glob(glob.escape(tmp_path.name) + "*"):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 

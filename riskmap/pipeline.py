@@ -1647,8 +1647,14 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
 
 
 def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) -> list[str]:
-    """Municipalities whose files of the previous run are intact and from the same inputs."""
-    path = out_dir / "MANIFEST.json"
+    """Municipalities whose files of the previous run are intact and from the same inputs.
+
+    The previous run's list is ``MANIFEST.json``, or ``MANIFEST.previous.json`` after an
+    interrupted run (each listed file is checked against its SHA-256 all the same).
+    """
+    path = out_dir / io.MANIFEST
+    if not path.exists():
+        path = out_dir / io.PREVIOUS_MANIFEST
     if not path.exists():
         return []
     try:
@@ -1679,7 +1685,12 @@ def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) 
 def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
                    audience: str) -> Path:
     """``MANIFEST.json``, written last: every output with its SHA-256 and size, so a reader
-    can tell a complete run from an interrupted one."""
+    can tell a complete run from an interrupted one.
+
+    A run withdraws the old manifest (renames it to ``MANIFEST.previous.json``) before it
+    replaces the first file it lists (:func:`riskmap.io.atomic_path`), and removes that once
+    the new one is in place: ``MANIFEST.json`` only ever lists files as they are on disk.
+    """
     out_dir = Path(out_dir)
     entries = {}
     for f in sorted(set(map(Path, files))):
@@ -1692,6 +1703,7 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
     with io.atomic_path(path) as tmp:
         tmp.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str),
                        encoding="utf-8")
+    (out_dir / io.PREVIOUS_MANIFEST).unlink(missing_ok=True)
     return path
 
 
@@ -1718,6 +1730,7 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     written: list[Path] = []
     maps = surface = ranking = None
     reused = _reusable(out_dir, project, audience, codes) if resume else []
+    io.remove_temporary(out_dir)  # what a killed run left: never outputs
     todo = [c for c in codes if c not in reused]
     if reused:
         summary["reused"] = reused

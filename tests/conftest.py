@@ -416,8 +416,9 @@ def riskmap_subprocess(*args: str, env: dict[str, str] | None = None, **kwargs):
     env = {**os.environ, **(env or {})}
     root = str(Path(riskmap.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    return subprocess.Popen([sys.executable, "-m", "riskmap", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "riskmap", *args], env=env, **kwargs)
 
 
 

@@ -48,8 +48,8 @@ def _content(path: Path) -> bytes:
 
     GeoPackage: the SQL dump (SQLite may split a long text over pages). XLSX: the entries
     (zipped, so not comparable byte for byte). MANIFEST.json: without the SHA-256 sums (the
-    files themselves are compared) and the sizes of XLSX files. Others (text, GeoTIFF, whose GDAL metadata tag holds the
-    stamp whole, PNG): the bytes.
+    files themselves are compared) and the sizes of XLSX files. Others (text, GeoTIFF, whose
+    GDAL metadata tag holds the stamp whole, PNG): the bytes.
     """
     if path.suffix == ".gpkg":
         con = sqlite3.connect(path)
