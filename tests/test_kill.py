@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RUN_ALL, riskmap_subprocess
+from conftest import RUN_ALL, invoke, riskmap_subprocess
 
 from riskmap import io
 
@@ -128,3 +128,21 @@ def test_killed_runs_leave_old_or_new_files_and_an_honest_manifest(full_project,
     assert set(version.values()) <= {"0", "either"}
     leftovers = [r for r in _tree(out) if io.is_temporary(r) or r == io.PREVIOUS_MANIFEST]
     assert not leftovers, leftovers
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_resume_after_an_interrupted_run_uses_the_previous_manifest(scoring_project, tmp_path):
+    out = tmp_path / "out"
+    assert invoke("run", str(scoring_project), "--out", str(out), "--no-progress").exit_code == 0
+    # as a killed run leaves it: the manifest withdrawn, one municipality half replaced
+    with io.atomic_path(out / "GM9002" / "risk.tif") as tmp:
+        tmp.write_bytes(b"another run's file")
+    assert not (out / io.MANIFEST).exists() and (out / io.PREVIOUS_MANIFEST).exists()
+    (out / "GM9002" / ".risk.gpkg.riskmap-tmp-abcd1234.gpkg-journal").write_bytes(b"half")
+    res = invoke("run", str(scoring_project), "--out", str(out), "--resume", "--no-progress")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout[: res.stdout.rindex("}") + 1])["reused"] == ["GM9001"]
+    assert not (out / io.PREVIOUS_MANIFEST).exists()
+    assert not [p for p in out.rglob("*") if io.is_temporary(p)]
+    manifest = json.loads((out / io.MANIFEST).read_text(encoding="utf-8"))
+    assert _sha(out / "GM9002" / "risk.tif") == manifest["files"]["GM9002/risk.tif"]["sha256"]
