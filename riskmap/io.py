@@ -10,6 +10,8 @@ and rename it into place.
 from __future__ import annotations
 
 import contextlib
+import glob
+import json
 import os
 import re
 import tempfile
@@ -29,6 +31,7 @@ from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
+from riskmap import clock
 from riskmap.crs import check_area_of_use, is_undefined
 from riskmap.errors import ConfigError, CRSError, InputError, RiskmapWarning
 from riskmap.grid import Grid
@@ -40,10 +43,12 @@ __all__ = [
     "check_input",
     "current_limits",
     "is_synthetic",
+    "is_temporary",
     "qml_categorized",
     "read_raster_to_grid",
     "read_table",
     "read_vector",
+    "remove_temporary",
     "use_limits",
     "write_geotiff",
     "write_gpkg",
@@ -644,20 +649,77 @@ def read_table(
 # ----------------------------------------------------------------------------- writing
 
 
+#: Marks the temporary name of a file being written: ``.kaart.html.riskmap-tmp-x1y2z3a4.html``
+#: (hidden, the real suffix last for the drivers). A killed process can leave such files
+#: (and GDAL/SQLite side files such as ``…gpkg-journal``); :func:`remove_temporary` clears them.
+TEMP_MARK = ".riskmap-tmp-"
+#: The list of a complete run (:func:`riskmap.pipeline.write_manifest`), and the name it gets
+#: as soon as a file it lists is about to be replaced (the folder is then no complete run).
+MANIFEST = "MANIFEST.json"
+PREVIOUS_MANIFEST = "MANIFEST.previous.json"
+
+
+def is_temporary(path: str | Path) -> bool:
+    """True for a file that a writer had not finished (:data:`TEMP_MARK`): never an output."""
+    name = Path(path).name
+    return name.startswith(".") and TEMP_MARK in name
+
+
+def remove_temporary(folder: str | Path) -> list[Path]:
+    """Delete what interrupted writers left in ``folder`` and below; return those files."""
+    folder = Path(folder)
+    gone = [p for p in folder.rglob(f".*{TEMP_MARK}*") if is_temporary(p) and p.is_file()] \
+        if folder.is_dir() else []
+    for p in gone:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    return gone
+
+
+def _withdraw_manifest(path: Path) -> None:
+    """Rename a ``MANIFEST.json`` that lists ``path`` to ``MANIFEST.previous.json``.
+
+    Called before ``path`` is replaced: a complete manifest is never paired with a set of
+    files that is being replaced. Only the folder of ``path`` and the one above are looked at
+    (outputs sit in ``OUT/`` and ``OUT/<statcode>/``).
+    """
+    if path.name in (MANIFEST, PREVIOUS_MANIFEST):
+        return
+    for folder in (path.parent, path.parent.parent):
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            continue
+        rel = path.resolve().relative_to(folder.resolve()).as_posix()
+        try:
+            listed = rel in json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        except (OSError, ValueError, AttributeError):
+            listed = True  # unreadable: it cannot vouch for anything any more
+        if listed:
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(manifest, folder / PREVIOUS_MANIFEST)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it into place only on success."""
+    """Yield a temporary path next to ``path``; rename it into place only on success.
+
+    A reader sees the old file or the new one, never a part: the file is written under a
+    temporary name in the same folder (:data:`TEMP_MARK`) and renamed over ``path``. A
+    ``MANIFEST.json`` that lists ``path`` is withdrawn first (:data:`PREVIOUS_MANIFEST`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=path.suffix,
+                               dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # drivers want to create the file themselves
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _withdraw_manifest(path)
         os.replace(tmp_path, path)
-    finally:
-        for leftover in (tmp_path, *tmp_path.parent.glob(tmp_path.name + ".*")):
+    finally:  # the temporary file after a failure, and side files (…-journal, ….aux.xml)
+        for leftover in tmp_path.parent.glob(glob.escape(tmp_path.name) + "*"):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 
@@ -712,26 +774,43 @@ def write_gpkg(
     layer: str | None = None,
     metadata: dict[str, str] | None = None,
     styles: dict[str, str] | None = None,
+    use_arrow: bool = False,
 ) -> Path:
     """Write layers to a new GeoPackage, atomically, with layer metadata and QGIS styles.
 
     ``gdf`` is one frame (named ``layer``) or a dict of layer name → frame. ``styles`` maps a
     layer name to a QGIS QML document, stored as that layer's default style in the
-    GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled.
+    GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled. The file's dates
+    (``gpkg_contents.last_change``) are the run's time (:mod:`riskmap.clock`), so the same
+    frames give the same bytes. ``use_arrow`` writes large frames faster (pyogrio).
     """
     layers = gdf if isinstance(gdf, dict) else {layer: gdf}
-    with atomic_path(path) as tmp:
+    # GDAL stamps gpkg_contents.last_change (and the metadata) with the current time; the
+    # run's time instead keeps the file reproducible (riskmap.clock)
+    when = clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with atomic_path(path) as tmp, _gdal_config(OGR_CURRENT_DATE=when):
         for name, frame in layers.items():
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=tmp.exists(),
-                                    layer_metadata=metadata or None)
+                                    layer_metadata=metadata or None, use_arrow=use_arrow)
         if styles:
             _write_styles(tmp, styles, {n: f.geometry.name for n, f in layers.items()},
-                          stamp=(metadata or {}).get("RISKMAP_CREATED", ""))
+                          stamp=(metadata or {}).get("RISKMAP_CREATED", ""), when=when)
     return Path(path)
 
 
+@contextlib.contextmanager
+def _gdal_config(**options: str) -> Iterator[None]:
+    """Set GDAL configuration options for the block, then restore the previous values."""
+    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
 def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str, str], *,
-                  stamp: str) -> None:
+                  stamp: str, when: str) -> None:
     import sqlite3
 
     con = sqlite3.connect(path)
@@ -742,8 +821,9 @@ def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str
             "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
             "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
             "update_time DATETIME)")
-        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
-                    "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                    "last_change) VALUES ('layer_styles', 'attributes', 'layer_styles', ?)",
+                    (when,))
         for name, qml in styles.items():
             con.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "

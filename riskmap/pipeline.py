@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from riskmap import indicators, io, opportunity
+from riskmap import clock, indicators, io, opportunity
 from riskmap.config import IndicatorSpec, LayerSet, Project
 from riskmap.crs import check_metric
 from riskmap.errors import ConfigError, InputError, PrivacyError, Problems, RiskmapError
@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 AUDIENCE_OPPORTUNITY = "public"  # opportunity maps hold no police information
+#: PNG text chunks of the quick-look images: none (matplotlib would name its version).
+PNG_METADATA = {"Software": None}
 
 
 def load_region(project: Project) -> Region:
@@ -345,7 +347,7 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
     spec = project.opportunity
     return {
         "riskmap_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": clock.stamp(),
         "project": project.project.name,
         "config_sha256": project.digest,
         "audience": audience,
@@ -459,7 +461,7 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path,
     ax.text(1.0, -0.02, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", transform=ax.transAxes,
             ha="right", va="top", fontsize=7)
     with io.atomic_path(path) as tmp:  # provenance in the PNG's text chunks
-        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=tags)
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=PNG_METADATA | tags)
     plt.close(fig)
 
 
@@ -914,7 +916,7 @@ def run_backtest(incidents, *, date_col, lon_col=None, lat_col=None, x_col=None,
     files = [Path(incidents), *([Path(area_file)] if area_file else [])]
     result["provenance"] = {
         "riskmap_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": clock.stamp(),
         "audience": "police",
         "inputs": {f.name: {"sha256": _sha256(f), "modified": dt.datetime.fromtimestamp(
             f.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")} for f in files},
@@ -960,7 +962,7 @@ def _plot_curves(result: dict, path: Path) -> None:
     ax.grid(alpha=0.3)
     tags = _flat(result["provenance"]) if "provenance" in result else None
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=tags)
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=PNG_METADATA | tags)
     plt.close(fig)
 
 
@@ -1061,7 +1063,7 @@ def _overlay_png(ov, outline, path: Path, tags: dict[str, str] | None = None) ->
     fig.text(0.77, 0.45, "rood omlijnd: prioriteitszone", fontsize=7)
     fig.text(0.98, 0.01, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", ha="right", fontsize=7)
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata=tags)
+        fig.savefig(tmp, format="png", metadata=PNG_METADATA | tags)
     plt.close(fig)
 
 
@@ -1446,7 +1448,7 @@ def rank_premises(project: Project, *, audience: str = "partners",
                "blinde_vlek": (zone[rr, cc] == 2).astype(float),
                "afstand_prioriteitszone": dist_prio[rr, cc]}
     ref = pd.Timestamp(surface[0].settings.reference) if surface is not None else \
-        pd.Timestamp.now().normalize()
+        pd.Timestamp(clock.now().date())
     signals = None
     if spec.signals:
         signals = _read_table(project, spec.signals, required=["premise_id", "datum"],
@@ -1780,7 +1782,7 @@ def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: 
     ax.legend(fontsize=8, ncol=3)
     ax.invert_yaxis()
     buf = BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", bbox_inches="tight", metadata=PNG_METADATA)
     plt.close(fig)
     png = base64.b64encode(buf.getvalue()).decode()
 
@@ -1885,8 +1887,14 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
 
 
 def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) -> list[str]:
-    """Municipalities whose files of the previous run are intact and from the same inputs."""
-    path = out_dir / "MANIFEST.json"
+    """Municipalities whose files of the previous run are intact and from the same inputs.
+
+    The previous run's list is ``MANIFEST.json``, or ``MANIFEST.previous.json`` after an
+    interrupted run (each listed file is checked against its SHA-256 all the same).
+    """
+    path = out_dir / io.MANIFEST
+    if not path.exists():
+        path = out_dir / io.PREVIOUS_MANIFEST
     if not path.exists():
         return []
     try:
@@ -1917,7 +1925,12 @@ def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) 
 def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
                    audience: str) -> Path:
     """``MANIFEST.json``, written last: every output with its SHA-256 and size, so a reader
-    can tell a complete run from an interrupted one."""
+    can tell a complete run from an interrupted one.
+
+    A run withdraws the old manifest (renames it to ``MANIFEST.previous.json``) before it
+    replaces the first file it lists (:func:`riskmap.io.atomic_path`), and removes that once
+    the new one is in place: ``MANIFEST.json`` only ever lists files as they are on disk.
+    """
     out_dir = Path(out_dir)
     entries = {}
     for f in sorted(set(map(Path, files))):
@@ -1930,6 +1943,7 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
     with io.atomic_path(path) as tmp:
         tmp.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str),
                        encoding="utf-8")
+    (out_dir / io.PREVIOUS_MANIFEST).unlink(missing_ok=True)
     return path
 
 
@@ -1943,6 +1957,7 @@ def _write_each(engine, write, maps: list, *, desc: str) -> list[Path]:
             for p in paths]
 
 
+@clock.fixed()  # one time stamp for every file of the run
 def run_project(project: Project, out_dir: str | Path, *, audience: str = "partners",
                 municipalities: Iterable[str] = (), capacity: int | None = None,
                 period: str | None = None, offline: bool = True, overwrite: bool = False,
@@ -1970,6 +1985,7 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     written: list[Path] = []
     maps = surface = ranking = None
     reused = _reusable(out_dir, project, audience, codes) if resume else []
+    io.remove_temporary(out_dir)  # what a killed run left: never outputs
     todo = [c for c in codes if c not in reused]
     if reused:
         summary["reused"] = reused

@@ -46,11 +46,14 @@ Examples
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import html as html_lib
 import io
+import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -653,6 +656,32 @@ def _use_assets(element: Any, js: list[str], css: list[str]) -> None:
 # pages
 
 
+def _stable_ids(build: Callable[..., str]) -> Callable[..., str]:
+    """Number the folium/branca elements of a page instead of giving them random ids.
+
+    branca names every element (``map_<id>``, ``tile_layer_<id>``, …) with 16 random bytes,
+    so the same map would give another page each time. While ``build`` runs, ids are a hash
+    of the page title and a counter: the same map gives the same bytes (reproducible runs).
+    """
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        salt = str(kwargs.get("title", ""))
+        counter = itertools.count()
+
+        def generate_id(cls: type) -> str:
+            return hashlib.sha256(f"{salt}\0{next(counter)}".encode()).hexdigest()[:32]
+
+        original = be.Element.__dict__["_generate_id"]
+        be.Element._generate_id = classmethod(generate_id)
+        try:
+            return build(*args, **kwargs)
+        finally:
+            be.Element._generate_id = original
+
+    return wrapper
+
+
+@_stable_ids
 def municipality_page(
     *,
     title: str,

@@ -194,6 +194,37 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert list(target.parent.iterdir()) == []
 
 
+def test_atomic_path_temporary_names_and_side_files(tmp_path):
+    target = tmp_path / "opportunity.gpkg"
+    with io.atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".gpkg" and io.is_temporary(tmp)
+        tmp.write_text("new")
+        (tmp.parent / (tmp.name + "-journal")).write_text("sqlite")  # a driver's side file
+    assert [p.name for p in tmp_path.iterdir()] == ["opportunity.gpkg"]
+    assert not io.is_temporary(target) and not io.is_temporary("MANIFEST.previous.json")
+    # what a killed writer leaves is recognised and cleared, outputs stay
+    (tmp_path / "GM1").mkdir()
+    left = [tmp_path / "GM1" / ".kaart.html.riskmap-tmp-ab12cd34.html",
+            tmp_path / ".opportunity.gpkg.riskmap-tmp-x9y8z7w6.gpkg-journal"]
+    for p in left:
+        p.write_text("half")
+    assert sorted(io.remove_temporary(tmp_path)) == sorted(left)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["GM1", "opportunity.gpkg"]
+
+
+def test_replacing_a_listed_file_withdraws_the_manifest(tmp_path):
+    manifest = tmp_path / io.MANIFEST
+    manifest.write_text('{"complete": true, "files": {"GM1/risk.tif": {}}}')
+    with io.atomic_path(tmp_path / "GM1" / "other.csv") as tmp:  # not listed: stays
+        tmp.write_text("x")
+    assert manifest.exists()
+    with io.atomic_path(tmp_path / "GM1" / "risk.tif") as tmp:
+        tmp.write_text("x")
+        assert manifest.exists()  # withdrawn just before the file is replaced
+    assert not manifest.exists()
+    assert "GM1/risk.tif" in (tmp_path / io.PREVIOUS_MANIFEST).read_text()
+
+
 def test_geotiff_writer(tmp_path):
     grid = Grid.from_bounds(150_000, 450_000, 150_500, 450_300)
     band = np.full(grid.shape, 0.5)
