@@ -168,7 +168,8 @@ def test_errors_keep_their_code_across_processes():
 
 
 @pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
-def test_dask_run_equals_single_process_run(project, tmp_path):
+def test_dask_run_equals_single_process_run(project, tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)  # each run its own time stamp
     one = tmp_path / "local"
     pipeline.run_project(project, one, capacity=6, period="2022-Q1")
     two = tmp_path / "dask"
@@ -189,3 +190,17 @@ def test_cli_engine_options(scoring_project, tmp_path):
     assert "E-ENGINE" in res.output and "--engine dask" in res.output
     assert "Traceback" not in res.output
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_dask_run_is_byte_identical_with_one_time_stamp(project, tmp_path, monkeypatch):
+    """With SOURCE_DATE_EPOCH the two engines write the very same bytes, MANIFEST included."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    one, two = tmp_path / "local", tmp_path / "dask"
+    pipeline.run_project(project, one, audience="police")
+    with DaskEngine(workers=2) as eng:
+        pipeline.run_project(project, two, audience="police", engine=eng)
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    differ = [str(f) for f in files if (one / f).read_bytes() != (two / f).read_bytes()]
+    assert differ == []
