@@ -218,3 +218,26 @@ def test_demo_register_and_dashboard(demo_out):
     total = prog[(prog["statcode"] == "regio") & (prog["theme"] == "alle")].iloc[0]
     assert total["total"] == len(plan)
     assert "<script" not in (demo_out / "voortgang" / "voortgang.html").read_text()
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_riskmap_run_on_the_demo_equals_the_demo_stages(demo_out, tmp_path):
+    """`riskmap run` on the region demo matches the stage-by-stage demo output for output."""
+    from outputs import assert_same_outputs
+
+    from riskmap.demo import DEMO_CAPACITY
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(demo_out / "project.toml"), "--out",
+                                       str(out), "--capacity", str(DEMO_CAPACITY), "--period",
+                                       "2022-Q1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    names = ("opportunity.tif", "opportunity.gpkg", "opportunity.png", "risk.tif", "risk.gpkg",
+             "overlay.tif", "overlay.gpkg", "overlay.png", "kaart.html", "ranglijst.csv",
+             "ranglijst.xlsx", "ranglijst.gpkg")
+    files = [p.relative_to(demo_out) for name in names for p in demo_out.glob(f"GM*/{name}")]
+    files += [p.relative_to(demo_out) for p in (demo_out / "inspectieplan.xlsx",
+                                                demo_out / "inspectieplan.csv",
+                                                demo_out / "zones_regio.csv")]
+    assert len(files) > 39 * 8
+    assert_same_outputs(demo_out, out, files)

@@ -48,9 +48,16 @@ def _content(path: Path) -> bytes:
 
     GeoPackage: the SQL dump (SQLite may split a long text over pages). XLSX: the entries
     (zipped, so not comparable byte for byte). MANIFEST.json: without the SHA-256 sums (the
-    files themselves are compared) and the sizes of XLSX files. Others (text, GeoTIFF, whose
-    GDAL metadata tag holds the stamp whole, PNG): the bytes.
+    files themselves are compared) and the sizes of XLSX files. PNG: the pixels and the text
+    chunks (the provenance; a chunk's checksum covers the stamp). Others (text, GeoTIFF, whose
+    GDAL metadata tag holds the stamp whole): the bytes.
     """
+    if path.suffix == ".png":
+        from PIL import Image
+
+        with Image.open(path) as im:
+            text = json.dumps(dict(sorted(im.text.items())), ensure_ascii=False)
+            return im.tobytes() + b"\0" + text.encode()
     if path.suffix == ".gpkg":
         con = sqlite3.connect(path)
         try:
@@ -108,7 +115,8 @@ def test_run_is_reproducible_and_differs_only_in_the_time_stamp(full_project, tm
     assert not unstamped, f"files that differ but carry no time stamp: {unstamped}"
     for f in (f for f in a if f.endswith(".xlsx")):  # the zip entries are dated too
         assert _zip_dates(a[f]) == {_when(EPOCH_A)} and _zip_dates(c[f]) == {_when(EPOCH_B)}, f
-    assert not [f for f in stamped if f.endswith(".png")]  # PNGs carry no time
+    for f in (f for f in a if f.endswith(".png")):  # the provenance is the only time in it
+        assert _stamp(EPOCH_A).encode() in _content(a[f]), f
 
 
 def test_demo_data_same_seed_same_files(tmp_path, monkeypatch):
