@@ -10,6 +10,7 @@ and rename it into place.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import os
@@ -525,9 +526,25 @@ def read_vector(
 
 
 def _null_fids(src: str, layer: str | None, where: str | None, info: dict) -> list[int]:
-    """FIDs of the features without geometry (that match ``where``), at most a few."""
-    if info.get("driver") == "GPKG":
-        geom = f'"{info.get("geometry_name") or "geom"}"'
+    """FIDs of the features without geometry (that match ``where``), at most a few.
+
+    The scan reads the whole layer, so its answer is kept per file version: the partitions of
+    a run (:mod:`riskmap.engine`) read the same source many times with other extents.
+    """
+    try:
+        st = os.stat(src)
+        version = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        version = None
+    return list(_null_fids_cached(src, version, layer, where, info.get("driver"),
+                                  info.get("geometry_name")))
+
+
+@functools.lru_cache(maxsize=256)
+def _null_fids_cached(src: str, version, layer: str | None, where: str | None,
+                      driver: str | None, geometry_name: str | None) -> tuple[int, ...]:
+    if driver == "GPKG":
+        geom = f'"{geometry_name or "geom"}"'
         test = f"({geom} IS NULL OR ST_IsEmpty({geom}))"
     else:
         test = "OGR_GEOMETRY IS NULL"  # OGR SQL's special field: the geometry type
@@ -538,8 +555,8 @@ def _null_fids(src: str, layer: str | None, where: str | None, info: dict) -> li
                                            where=f"({where}) AND {test}" if where else test,
                                            max_features=5)
     except Exception:  # a driver without the test: the read itself reports real problems
-        return []
-    return found.index.tolist()
+        return ()
+    return tuple(found.index.tolist())
 
 
 def _count(src: str, layer: str | None, where: str | None) -> int:

@@ -1069,59 +1069,65 @@ def _overlay_png(ov, outline, path: Path, tags: dict[str, str] | None = None) ->
 
 def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, region: Region,
                   meta: dict, overwrite: bool = False, progress: bool = False,
-                  codes: list[str] | None = None) -> list[Path]:
+                  codes: list[str] | None = None, engine=None) -> list[Path]:
     """Write ``overlay.tif`` (uint8 bivariate class with colour table), ``overlay.gpkg``
     (layers ``cells`` and ``zones``, QGIS default styles) and ``overlay.png`` per
-    municipality, and the region's zone table ``zones_regio.csv``.
+    municipality (on the ``engine``'s workers when it is partitioned), and the region's zone
+    table ``zones_regio.csv``.
     """
-    from riskmap import styles
-
     out_dir = Path(out_dir)
     check_outputs(out_dir, [o.code for o in overlays], overwrite=overwrite, files=OVERLAY_FILES)
     audience = meta["audience"]
     prov = provenance(project, audience=audience) | {"overlay": meta}
-    written: list[Path] = []
-    tables = []
-    cell_style = io.qml_categorized("bivariaat", [(k, styles.BIVARIATE_LABELS[k], c)
-                                                  for k, c in styles.BIVARIATE_COLORS.items()])
-    zone_style = io.qml_categorized("zone", [(k, n, styles.ZONE_COLORS[k])
-                                             for k, n in overlay_zones().items()], outline=True)
-    for ov in tqdm(overlays, desc="overlay schrijven", disable=not progress):
-        if codes is not None and ov.code not in codes:  # kept from an earlier run (resume)
-            tables.append(pd.DataFrame(ov.zones.drop(columns="geometry")).assign(
-                gemeente=ov.name))
-            continue
-        tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{ov.code} {ov.name}",
-                              "RISKMAP_TERCILE_BREAKS": json.dumps(ov.breaks)}
-        folder = out_dir / ov.code
-        written.append(io.write_geotiff(
-            folder / "overlay.tif", np.where(ov.mask, ov.bivariate, np.nan), ov.grid, tags=tags,
-            descriptions=["bivariaat"], dtype="uint8", nodata=0,
-            colormap=styles.BIVARIATE_COLORS))
-        rows, cols = np.nonzero(ov.mask)
-        names = np.array(["", *overlay_zones().values()], dtype=object)
-        cells = {"cell_id": ov.grid.cell_ids(rows, cols), "statcode": np.full(rows.size, ov.code),
-                 "gelegenheid": ov.opportunity_class[rows, cols].astype("int16"),
-                 "risico": ov.risk_class[rows, cols].astype("int16"),
-                 "bivariaat": ov.bivariate[rows, cols].astype("int16"),
-                 "zone": ov.zone[rows, cols].astype("int16"),
-                 "zone_naam": names[ov.zone[rows, cols]]}
-        if audience == "police":
-            cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
-        cells_gdf = gpd.GeoDataFrame(cells, geometry=ov.grid.cell_polygons(rows, cols),
-                                     crs=ov.grid.crs)
-        written.append(io.write_gpkg(folder / "overlay.gpkg",
-                                     {"cells": cells_gdf, "zones": ov.zones}, metadata=tags,
-                                     styles={"cells": cell_style, "zones": zone_style}))
-        outline = region.municipalities.geometry.iloc[region.codes.index(ov.code)]
-        _overlay_png(ov, outline, folder / "overlay.png", tags)
-        written.append(folder / "overlay.png")
-        tables.append(pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name))
+    todo = [(ov, region.municipalities.geometry.iloc[region.codes.index(ov.code)])
+            for ov in overlays if codes is None or ov.code in codes]  # others kept (resume)
+    written = _each(engine, partial(_overlay_files, out_dir=out_dir, prov=prov,
+                                    audience=audience), todo, desc="overlay schrijven",
+                    progress=progress)
+    tables = [pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name)
+              for ov in overlays]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     path = out_dir / "zones_regio.csv"
     with io.atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
     written += [path, write_sidecar(path, prov)]
+    return written
+
+
+def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str) -> list[Path]:
+    """One municipality's overlay.tif, overlay.gpkg and overlay.png."""
+    from riskmap import styles
+
+    ov, outline = item
+    written: list[Path] = []
+    cell_style = io.qml_categorized("bivariaat", [(k, styles.BIVARIATE_LABELS[k], c)
+                                                  for k, c in styles.BIVARIATE_COLORS.items()])
+    zone_style = io.qml_categorized("zone", [(k, n, styles.ZONE_COLORS[k])
+                                             for k, n in overlay_zones().items()], outline=True)
+    tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{ov.code} {ov.name}",
+                          "RISKMAP_TERCILE_BREAKS": json.dumps(ov.breaks)}
+    folder = out_dir / ov.code
+    written.append(io.write_geotiff(
+        folder / "overlay.tif", np.where(ov.mask, ov.bivariate, np.nan), ov.grid, tags=tags,
+        descriptions=["bivariaat"], dtype="uint8", nodata=0,
+        colormap=styles.BIVARIATE_COLORS))
+    rows, cols = np.nonzero(ov.mask)
+    names = np.array(["", *overlay_zones().values()], dtype=object)
+    cells = {"cell_id": ov.grid.cell_ids(rows, cols), "statcode": np.full(rows.size, ov.code),
+             "gelegenheid": ov.opportunity_class[rows, cols].astype("int16"),
+             "risico": ov.risk_class[rows, cols].astype("int16"),
+             "bivariaat": ov.bivariate[rows, cols].astype("int16"),
+             "zone": ov.zone[rows, cols].astype("int16"),
+             "zone_naam": names[ov.zone[rows, cols]]}
+    if audience == "police":
+        cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
+    cells_gdf = gpd.GeoDataFrame(cells, geometry=ov.grid.cell_polygons(rows, cols),
+                                 crs=ov.grid.crs)
+    written.append(io.write_gpkg(folder / "overlay.gpkg",
+                                 {"cells": cells_gdf, "zones": ov.zones}, metadata=tags,
+                                 styles={"cells": cell_style, "zones": zone_style}))
+    _overlay_png(ov, outline, folder / "overlay.png", tags)
+    written.append(folder / "overlay.png")
     return written
 
 
@@ -1168,13 +1174,15 @@ def _zone_display(ov, labels: dict[str, str]) -> tuple[gpd.GeoDataFrame, dict[st
 def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable[str] = (),
               audience: str = "partners", offline: bool = False, tiles: str = "grijs",
               region: Region | None = None, overwrite: bool = False, progress: bool = False,
-              opportunity_maps_=None, surface=None, ranking=None) -> list[Path]:
+              opportunity_maps_=None, surface=None, ranking=None, engine=None) -> list[Path]:
     """Write ``<out>/<statcode>/kaart.html`` per municipality and ``<out>/index.html``.
+
+    With a partitioned ``engine`` the pages are built on its workers.
 
     Layers: opportunity classes, risk classes as the audience may see them, the bivariate
     overlay with its 3 × 3 legend and the zones with popups (whitelisted, escaped columns).
     """
-    from riskmap import __version__, styles, webmap
+    from riskmap import __version__, webmap
 
     region = region or load_region(project)
     codes = region.select(list(municipalities))
@@ -1220,33 +1228,15 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
 
         check_public_meta(prov)
     details = provenance_text(prov)
-    written: list[Path] = []
-    entries = []
-    for i, m in enumerate(tqdm(omaps, desc="kaarten (html)", disable=not progress)):
-        k_opp = max(int(m.klasse.max()), 2)
-        layers = [webmap.RasterLayer(name="Gelegenheid (klasse)", classes=m.klasse,
-                                     grid=m.grid, colors=styles.class_colors(k_opp),
-                                     legend=styles.class_labels(k_opp))]
-        zones = fields = biv = None
-        if rmaps is not None:
-            k_risk = project.risk.classes
-            layers.append(webmap.RasterLayer(name="Risico (klasse)", classes=rmaps[i].klasse,
-                                             grid=rmaps[i].grid,
-                                             colors=styles.class_colors(k_risk),
-                                             legend=styles.class_labels(k_risk), show=False))
-            ov = overlays[i]
-            biv = webmap.RasterLayer(name="Gelegenheid × risico", classes=ov.bivariate,
-                                     grid=ov.grid, colors=styles.BIVARIATE_COLORS,
-                                     legend=styles.BIVARIATE_LABELS)
-            labels = {c: m.labels[c] for c in m.labels}
-            zones, fields = _zone_display(ov, labels)
-        outline = region.municipalities.iloc[[region.codes.index(m.code)]]
+    items = []
+    for i, m in enumerate(omaps):
+        outline = region.municipalities.iloc[[region.codes.index(m.code)]][["geometry"]]
         bu = None
         if buurten is not None:
             col = project.region.buurten_municipality_column
             bu = buurten[buurten[col] == m.code][["geometry"]]
             bu = bu if len(bu) else None
-        premises = premise_fields = None
+        premises = None
         if ranking is not None and audience != "public":
             part = ranking.table[ranking.table["statcode"] == m.code].head(PREMISES_ON_MAP)
             if len(part):
@@ -1254,20 +1244,47 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
                 premises = gpd.GeoDataFrame(
                     part[["rang_gemeente", "premise_id", "scope", "redenen"]].astype(str),
                     geometry=shapely.points(part["x"], part["y"]), crs=region.grid.crs)
-                premise_fields = {"rang_gemeente": "Rang", "premise_id": "Verblijfsobject",
-                                  "scope": "Gebied", "redenen": "Redenen"}
-        html = webmap.municipality_page(
-            title=f"{m.name} — gelegenheid en risico", outline=outline[["geometry"]],
-            layers=layers, zones=zones, zone_fields=fields, bivariate=biv, buurten=bu,
-            footer=footer, audience=audience, offline=offline, tiles=tiles,
-            premises=premises, premise_fields=premise_fields, provenance=details)
-        written.append(webmap.write_page(out_dir / m.code / "kaart.html", html))
-        entries.append((m.code, m.name, f"{m.code}/kaart.html"))
+        items.append((m, None if rmaps is None else rmaps[i],
+                      None if overlays is None else overlays[i], outline, bu, premises))
+    written = _each(engine, partial(
+        _map_page, out_dir=out_dir, footer=footer, audience=audience, offline=offline,
+        tiles=tiles, details=details, risk_classes=project.risk.classes if project.risk
+        else 0), items, desc="kaarten (html)", progress=progress)
+    entries = [(m.code, m.name, f"{m.code}/kaart.html") for m in omaps]
     index = webmap.index_page(title=f"{project.project.name} — kaarten per gemeente",
                               entries=entries, footer=footer, offline=offline,
                               provenance=details)
     written.append(webmap.write_page(out_dir / "index.html", index))
     return written
+
+
+def _map_page(item, *, out_dir: Path, footer: dict, audience: str, offline: bool, tiles: str,
+              details: dict, risk_classes: int) -> list[Path]:
+    """One municipality's ``kaart.html``."""
+    from riskmap import styles, webmap
+
+    m, rmap, ov, outline, bu, premises = item
+    k_opp = max(int(m.klasse.max()), 2)
+    layers = [webmap.RasterLayer(name="Gelegenheid (klasse)", classes=m.klasse, grid=m.grid,
+                                 colors=styles.class_colors(k_opp),
+                                 legend=styles.class_labels(k_opp))]
+    zones = fields = biv = None
+    if rmap is not None:
+        layers.append(webmap.RasterLayer(name="Risico (klasse)", classes=rmap.klasse,
+                                         grid=rmap.grid, colors=styles.class_colors(risk_classes),
+                                         legend=styles.class_labels(risk_classes), show=False))
+        biv = webmap.RasterLayer(name="Gelegenheid × risico", classes=ov.bivariate, grid=ov.grid,
+                                 colors=styles.BIVARIATE_COLORS, legend=styles.BIVARIATE_LABELS)
+        zones, fields = _zone_display(ov, dict(m.labels))
+    premise_fields = None if premises is None else {
+        "rang_gemeente": "Rang", "premise_id": "Verblijfsobject", "scope": "Gebied",
+        "redenen": "Redenen"}
+    html = webmap.municipality_page(
+        title=f"{m.name} — gelegenheid en risico", outline=outline, layers=layers, zones=zones,
+        zone_fields=fields, bivariate=biv, buurten=bu, footer=footer, audience=audience,
+        offline=offline, tiles=tiles, premises=premises, premise_fields=premise_fields,
+        provenance=details)
+    return [webmap.write_page(out_dir / m.code / "kaart.html", html)]
 
 
 # ----------------------------------------------------------------------------- ranking
@@ -1592,15 +1609,14 @@ def _map_link(row_lat: pd.Series, row_lon: pd.Series) -> pd.Series:
 
 
 def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: str,
-                  overwrite: bool = False) -> list[Path]:
-    """Write ``ranglijst.{csv,xlsx,gpkg}`` per municipality.
+                  overwrite: bool = False, engine=None) -> list[Path]:
+    """Write ``ranglijst.{csv,xlsx,gpkg}`` per municipality (on a partitioned ``engine``'s
+    workers when given).
 
     The XLSX has a frozen header, an autofilter, a link per premise to its place on the
     municipality's HTML map (``kaart.html#17/lat/lon``) and a sheet ``Herkomst`` with the
     settings and provenance; no cell can become a formula (:mod:`riskmap.excel`).
     """
-    from riskmap import excel
-
     out_dir = Path(out_dir)
     table = ranking.table
     codes = list(dict.fromkeys(table["statcode"]))
@@ -1613,25 +1629,33 @@ def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: s
                                       ensure_ascii=False)
     if ranking.model_report:
         prov_flat["model"] = json.dumps(ranking.model_report, ensure_ascii=False, default=str)
-    written: list[Path] = []
-    for code in codes:
-        part = table[table["statcode"] == code].copy()
-        part["rang"] = np.arange(1, len(part) + 1)
-        cols = [c for c in RANK_COLUMNS if c in part.columns]
-        shown = part[cols].rename(columns=RANK_COLUMNS)
-        folder = out_dir / code
-        written.append(excel.write_csv(folder / "ranglijst.csv", shown))
-        written.append(write_sidecar(folder / "ranglijst.csv", prov))
-        links = {"Ranglijst": {RANK_COLUMNS["premise_id"]: _map_link(part["lat"], part["lon"])
-                               .set_axis(shown.index)}}
-        written.append(excel.write_xlsx(folder / "ranglijst.xlsx", {"Ranglijst": shown},
-                                        provenance=prov_flat, hyperlinks=links))
-        gdf = gpd.GeoDataFrame(part[cols].reset_index(drop=True),
-                               geometry=shapely.points(part["x"], part["y"]),
-                               crs=project.region.crs)
-        gdf["laatste_inspectie"] = gdf.get("laatste_inspectie", pd.Series(dtype=str)).astype(str)
-        written.append(io.write_gpkg(folder / "ranglijst.gpkg", gdf, layer="ranglijst",
-                                     metadata=_flat(prov)))
+    parts = [(code, table[table["statcode"] == code]) for code in codes]
+    return _each(engine, partial(_ranking_files, out_dir=out_dir, prov=prov,
+                                 prov_flat=prov_flat, crs=project.region.crs), parts,
+                 desc="ranglijsten schrijven")
+
+
+def _ranking_files(item, *, out_dir: Path, prov: dict, prov_flat: dict, crs) -> list[Path]:
+    """One municipality's ``ranglijst.{csv,xlsx,gpkg}``."""
+    from riskmap import excel
+
+    code, part = item
+    part = part.copy()
+    part["rang"] = np.arange(1, len(part) + 1)
+    cols = [c for c in RANK_COLUMNS if c in part.columns]
+    shown = part[cols].rename(columns=RANK_COLUMNS)
+    folder = out_dir / code
+    written = [excel.write_csv(folder / "ranglijst.csv", shown),
+               write_sidecar(folder / "ranglijst.csv", prov)]
+    links = {"Ranglijst": {RANK_COLUMNS["premise_id"]: _map_link(part["lat"], part["lon"])
+                           .set_axis(shown.index)}}
+    written.append(excel.write_xlsx(folder / "ranglijst.xlsx", {"Ranglijst": shown},
+                                    provenance=prov_flat, hyperlinks=links))
+    gdf = gpd.GeoDataFrame(part[cols].reset_index(drop=True),
+                           geometry=shapely.points(part["x"], part["y"]), crs=crs)
+    gdf["laatste_inspectie"] = gdf.get("laatste_inspectie", pd.Series(dtype=str)).astype(str)
+    written.append(io.write_gpkg(folder / "ranglijst.gpkg", gdf, layer="ranglijst",
+                                 metadata=_flat(prov)))
     return written
 
 
@@ -1952,9 +1976,18 @@ def _write_each(engine, write, maps: list, *, desc: str) -> list[Path]:
     if engine is None or not engine.partitioned:
         return write(maps)
     progress = write.keywords.get("progress", False)
-    return [p for paths in engine.map(partial(write, progress=False), [[m] for m in maps],
-                                      desc=desc, progress=progress)
-            for p in paths]
+    return _each(engine, partial(write, progress=False), [[m] for m in maps], desc=desc,
+                 progress=progress)
+
+
+def _each(engine, fn, items: list, *, desc: str, progress: bool = False) -> list[Path]:
+    """``fn(item)`` for every item — here, or on a partitioned engine's workers — each
+    returning a list of files; the files of all items, in the order of the items."""
+    if engine is None or not engine.partitioned:
+        results = [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
+    else:
+        results = engine.map(fn, items, desc=desc, progress=progress)
+    return [p for paths in results for p in paths]
 
 
 @clock.fixed()  # one time stamp for every file of the run
@@ -2018,13 +2051,13 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
                                               opportunity_maps_=maps, surface=surface)
             written += write_overlay(overlays, out_dir, project=project, region=region,
                                      meta=ometa, overwrite=overwrite, progress=progress,
-                                     codes=todo)
+                                     codes=todo, engine=engine)
             summary["zones"] = int(sum(len(o.zones) for o in overlays))
     if project.scoring is not None and audience != "public":
         _, ranking = rank_premises(project, audience=audience, municipalities=codes,
                                    region=region, opportunity_maps_=maps, surface=surface)
         written += write_ranking(ranking, out_dir, project=project, audience=audience,
-                                 overwrite=overwrite)
+                                 overwrite=overwrite, engine=engine)
         summary["premises"] = len(ranking.table)
         if capacity and period:
             plan = plan_inspections(ranking, period=period, capacity=capacity)
@@ -2035,7 +2068,7 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
         written += html_maps(project, out_dir, municipalities=codes, audience=audience,
                              offline=offline, region=region, overwrite=overwrite,
                              progress=progress, opportunity_maps_=maps, surface=surface,
-                             ranking=ranking)
+                             ranking=ranking, engine=engine)
     if project.register_spec is not None:
         written += write_progress(project, out_dir / "voortgang", overwrite=overwrite)
     written.append(write_manifest(out_dir, written, project=project, audience=audience))
