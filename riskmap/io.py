@@ -28,12 +28,12 @@ import numpy as np
 import pyogrio
 import rasterio
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
 from riskmap import clock
-from riskmap.crs import check_area_of_use, is_undefined
+from riskmap.crs import check_area_of_use, is_undefined, transformer
 from riskmap.errors import ConfigError, CRSError, InputError, RiskmapWarning
 from riskmap.grid import Grid
 
@@ -374,6 +374,7 @@ def read_vector(
     repair: bool = False,
     what: str = "source",
     limits: Limits | None = None,
+    empty_ok: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a vector layer into ``crs``, refusing what cannot be trusted.
 
@@ -397,6 +398,9 @@ def read_vector(
         Make invalid geometries valid and drop null ones instead of refusing the file.
     what : str
         Who asks (``[[indicator]] #2 (isolatie)``), for messages.
+    empty_ok : bool, default=False
+        With ``bbox``: no features in it is a normal answer (a municipality's partition), not
+        a warning or an error.
     limits : Limits, optional
         Caps and network permission (default: :func:`current_limits`); see
         :func:`check_input`.
@@ -461,7 +465,7 @@ def read_vector(
         check_area_of_use(*tb, src_crs, where=where_txt)
     read_bbox = None
     if bbox is not None:
-        tr = Transformer.from_crs(crs, src_crs, always_xy=True)
+        tr = transformer(crs, src_crs)
         read_bbox = tuple(tr.transform_bounds(*bbox))
     try:
         with warnings.catch_warnings():
@@ -479,6 +483,8 @@ def read_vector(
     if gdf.crs is None or not gdf.crs.equals(src_crs):
         gdf = gdf.set_crs(src_crs, allow_override=True)
     if len(gdf) == 0:
+        if read_bbox is not None and empty_ok:  # a partition of the region: nothing here
+            return gdf.to_crs(crs) if gdf.crs is not None else gdf.set_crs(crs)
         if read_bbox is not None and _count(src, layer, where) > 0:
             # the filter selects features, just none near this region: a real "none here"
             warnings.warn(f"{where_txt}: no features{f' matching {where!r}' if where else ''} "

@@ -68,11 +68,11 @@ def _grid_of(where: Region | Grid) -> Grid:
 
 
 def read_source(project: Project, ind: IndicatorSpec, region: Region | Grid, *,
-                what: str = ""):
+                what: str = "", partition: bool = False):
     """Read what an indicator measures on the region's (or a partition's) grid.
 
     A GeoDataFrame of the features up to ``pad_m`` beyond the grid, or an array for
-    ``raster``.
+    ``raster``. For a ``partition`` (one municipality's grid) no features is a normal answer.
     """
     path = project.source_path(ind.source)
     what = what or ind.name
@@ -86,7 +86,8 @@ def read_source(project: Project, ind: IndicatorSpec, region: Region | Grid, *,
     gdf = io.read_vector(path, crs=grid.crs, layer=ind.source.layer, where=ind.source.where,
                          declared_crs=ind.source.crs, bbox=(xmin - pad, ymin - pad,
                                                             xmax + pad, ymax + pad),
-                         columns=columns, repair=ind.source.repair, what=what)
+                         columns=columns, repair=ind.source.repair, what=what,
+                         empty_ok=partition)
     if ind.field:
         col = gdf[ind.field]
         if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
@@ -174,13 +175,14 @@ def _measures_partitioned(project: Project, region: Region, engine, *, codes=Non
 
 def _partition_measures(part, *, project: Project, grid: Grid) -> dict[str, np.ndarray]:
     """One municipality's raw measures, keyed by :func:`_key` (runs on a worker)."""
-    flat = _measures_on(project, grid.subgrid(part.rows, part.cols), skip="raster")
+    flat = _measures_on(project, grid.subgrid(part.rows, part.cols), skip="raster",
+                        partition=True)
     return {_key(ind): flat[ls.theme][ind.name] for ls, _, ind in _jobs(project)
             if ind.measure != "raster"}
 
 
 def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
-                 only: str | None = None, skip: str | None = None
+                 only: str | None = None, skip: str | None = None, partition: bool = False
                  ) -> dict[str, dict[str, np.ndarray]]:
     jobs = [(ls, i, ind) for ls, i, ind in _jobs(project)
             if (only is None or ind.measure == only) and ind.measure != skip]
@@ -192,7 +194,8 @@ def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
         if key in data:
             continue
         try:
-            data[key] = read_source(project, ind, grid, what=_label(ls, i, ind))
+            data[key] = read_source(project, ind, grid, what=_label(ls, i, ind),
+                                    partition=partition)
         except RiskmapError as exc:
             problems.absorb(exc)
     problems.raise_if_any(InputError, title=f"{len(problems)} problem(s) with the sources")
