@@ -1398,11 +1398,8 @@ def rank_premises(project: Project, *, audience: str = "partners",
     cols = list(dict.fromkeys([spec.id_column, *needed, *spec.address_columns,
                                *([spec.sector_column] if spec.sector_column else [])]))
     path = project.path_of(spec.premises)
-    import pyogrio
-
-    try:  # through io's checks; read_vector below reports what is wrong
-        src = io.check_input(path, kinds=io.VECTOR_SUFFIXES, what=what)
-        available = set(pyogrio.read_info(src, layer=spec.layer)["fields"])
+    try:  # through io's checks (GeoParquet too); read_vector below reports what is wrong
+        available = set(io.vector_fields(path, layer=spec.layer, what=what))
     except Exception:
         available = set()
     cols = [c for c in cols if c in available or c == spec.id_column or c in needed]
