@@ -385,13 +385,15 @@ def read_vector(
     Parameters
     ----------
     path : path
-        GeoPackage, GeoJSON, Shapefile (zipped or not), FlatGeobuf or GeoParquet.
+        GeoPackage, GeoJSON, Shapefile (zipped or not), FlatGeobuf or GeoParquet (read with
+        pyarrow, local files only: the GDAL in the pyogrio wheels has no Parquet driver).
     crs : pyproj.CRS
         The working CRS the result is reprojected to.
     layer : str, optional
-        Layer name; required when the file has several layers.
+        Layer name; required when the file has several layers (never for GeoParquet).
     where : str, optional
-        OGR SQL filter, e.g. ``"gebruiksdoel = 'woonfunctie'"``.
+        OGR SQL filter, e.g. ``"gebruiksdoel = 'woonfunctie'"`` (refused for GeoParquet:
+        ``E-CONFIG-WHERE``).
     declared_crs : str, optional
         The CRS of a file that stores none (never overrides a stored CRS).
     bbox : tuple, optional
@@ -412,7 +414,8 @@ def read_vector(
     Returns
     -------
     GeoDataFrame
-        Indexed by the file's feature id (FID), so messages can name rows.
+        Indexed by the file's feature id (FID; for GeoParquet the row number from 0), so
+        messages can name rows.
     """
     limits = limits or current_limits()
     src = check_input(path, kinds=VECTOR_SUFFIXES, what=what, limits=limits)
