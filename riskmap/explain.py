@@ -308,8 +308,10 @@ def _sources(project: Project) -> list[str]:
              "| bestand | rol | SHA-256 | gewijzigd (UTC) | synthetisch |",
              "| --- | --- | --- | --- | --- |"]
     synthetic_any = False
-    for path, role in sorted(input_files(project).items(), key=lambda kv: kv[0].name):
-        if path.is_file():
+    for path, role in sorted(input_files(project).items(), key=lambda kv: _name(kv[0])):
+        if io.is_remote(path):  # --allow-network: nothing local to hash or date
+            row = ("— (netwerkbron, niet gehasht)", "onbekend", "onbekend")
+        elif path.is_file():
             modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(
                 timespec="seconds")
             synthetic = io.is_synthetic(path)
@@ -318,7 +320,7 @@ def _sources(project: Project) -> list[str]:
                    "**ja, synthetisch**" if synthetic else "nee")
         else:
             row = ("—", "bestand niet gevonden", "onbekend")
-        lines.append(f"| {md_text(path.name)} | {md_text(role)} | " + " | ".join(row) + " |")
+        lines.append(f"| {md_text(_name(path))} | {md_text(role)} | " + " | ".join(row) + " |")
     lines.append("")
     if synthetic_any:
         lines += ["**Let op:** een of meer bronnen zijn synthetisch (gemaakt voor de demo). "
@@ -414,10 +416,15 @@ def _limitations(project: Project) -> list[str]:
     return [*lines, ""]
 
 
+def _name(path: Path | str) -> str:
+    """A local input's file name, or a network input's URL."""
+    return str(path) if io.is_remote(path) else Path(path).name
+
+
 def _existing_inputs(project: Project) -> list[Path]:
     from riskmap.pipeline import input_files
 
-    return [p for p in input_files(project) if p.is_file()]
+    return [p for p in input_files(project) if not io.is_remote(p) and p.is_file()]
 
 
 def _evaluation(backtest: dict | None) -> list[str]:

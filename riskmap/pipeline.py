@@ -31,6 +31,7 @@ from riskmap.grid import Grid, Region, make_region
 __all__ = [
     "check_outputs",
     "compute_measures",
+    "input_entry",
     "input_files",
     "load_region",
     "opportunity_maps",
@@ -297,7 +298,15 @@ def opportunity_maps(project: Project, *, municipalities: Iterable[str] = (),
 _HASHES: dict[tuple[str, float, int], str] = {}
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path | str) -> str | None:
+    """SHA-256 of a local file (cached per path, date and size); None for a network input.
+
+    A network input (``--allow-network``: ``https://…``, ``/vsicurl/…``) is never hashed: it
+    can change between two reads, so None never matches a recorded hash (no resume).
+    """
+    if io.is_remote(path):
+        return None
+    path = Path(path)
     st = path.stat()
     key = (str(path), st.st_mtime, st.st_size)
     if key not in _HASHES:
@@ -309,8 +318,16 @@ def _sha256(path: Path) -> str:
     return _HASHES[key]
 
 
-def input_files(project: Project) -> dict[Path, str]:
-    """Every input file the project names (absolute path → its role, in Dutch)."""
+#: What the provenance says of a network input instead of its hash and date.
+REMOTE_NOTE = ("read from the network (riskmap --allow-network): not hashed and not dated, so "
+               "this input may differ between runs")
+
+
+def input_files(project: Project) -> dict[Path | str, str]:
+    """Every input file the project names (absolute path → its role, in Dutch).
+
+    A network input (``--allow-network``) is its URL, as text (see :func:`input_entry`).
+    """
     files = {project.municipalities_path: "gemeentegrenzen"}
     if project.region.buurten:
         files[project.path_of(project.region.buurten)] = "buurtgrenzen (alleen voor de kaarten)"
@@ -339,14 +356,9 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
     from riskmap import __version__
 
     sc = project.scoring
-    files = {f for f in input_files(project) if f.is_file()}  # a reader reports missing ones
-    inputs = {}
-    for f in sorted(files):
-        st = f.stat()
-        inputs[f.name] = {"sha256": _sha256(f), "modified": dt.datetime.fromtimestamp(
-            st.st_mtime, dt.UTC).isoformat(timespec="seconds")}
-        if io.is_synthetic(f):
-            inputs[f.name]["synthetic"] = True
+    # a reader reports missing files; a network input is recorded by its URL
+    files = [f for f in input_files(project) if io.is_remote(f) or Path(f).is_file()]
+    inputs = dict(input_entry(f) for f in sorted(files, key=str))
     spec = project.opportunity
     return {
         "riskmap_version": __version__,
@@ -364,6 +376,24 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
         **({"scoring_weights": {f.name: f.weight for f in sc.feature}} if sc else {}),
         "inputs": inputs,
     }
+
+
+def input_entry(path: Path | str) -> tuple[str, dict[str, object]]:
+    """An input's name and provenance entry: SHA-256 and date, or, from the network, its URL.
+
+    A local file gives ``(name, {"sha256": …, "modified": …})`` (and ``"synthetic": true``
+    when its metadata says so); a network input gives ``(url, {"url": url, "remote": true,
+    "hashed": false, "note": …})``: riskmap does not download it a second time to hash it.
+    """
+    if io.is_remote(path):
+        return str(path), {"url": str(path), "remote": True, "hashed": False,
+                           "note": REMOTE_NOTE}
+    path = Path(path)
+    entry: dict[str, object] = {"sha256": _sha256(path), "modified": dt.datetime.fromtimestamp(
+        path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")}
+    if io.is_synthetic(path):
+        entry["synthetic"] = True
+    return path.name, entry
 
 
 def _flat(prov: dict[str, object]) -> dict[str, str]:
@@ -390,6 +420,9 @@ def provenance_text(prov: dict[str, object]) -> dict[str, str]:
     if prov.get("scoring_weights"):
         out["gewichten scoring"] = listed(prov["scoring_weights"])
     for name, v in prov["inputs"].items():
+        if v.get("remote"):
+            out[f"bron {name}"] = "van het netwerk gelezen: niet gehasht, geen datum"
+            continue
         out[f"bron {name}"] = (f"SHA-256 {v['sha256']}, gewijzigd {v['modified']}"
                                + (", SYNTHETISCH" if v.get("synthetic") else ""))
     out["gemaakt"] = str(prov["created"])
@@ -916,13 +949,12 @@ def run_backtest(incidents, *, date_col, lon_col=None, lat_col=None, x_col=None,
     result["incidents"] = Path(incidents).name
     from riskmap import __version__
 
-    files = [Path(incidents), *([Path(area_file)] if area_file else [])]
+    files = [incidents, *([area_file] if area_file else [])]
     result["provenance"] = {
         "riskmap_version": __version__,
         "created": clock.stamp(),
         "audience": "police",
-        "inputs": {f.name: {"sha256": _sha256(f), "modified": dt.datetime.fromtimestamp(
-            f.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")} for f in files},
+        "inputs": dict(input_entry(f) for f in files),
         "settings": {"split": split, "until": until, "cell_size_m": cell_size,
                      "offsets": offsets, "seed": seed},
     }
@@ -1398,11 +1430,8 @@ def rank_premises(project: Project, *, audience: str = "partners",
     cols = list(dict.fromkeys([spec.id_column, *needed, *spec.address_columns,
                                *([spec.sector_column] if spec.sector_column else [])]))
     path = project.path_of(spec.premises)
-    import pyogrio
-
-    try:  # through io's checks; read_vector below reports what is wrong
-        src = io.check_input(path, kinds=io.VECTOR_SUFFIXES, what=what)
-        available = set(pyogrio.read_info(src, layer=spec.layer)["fields"])
+    try:  # through io's checks (GeoParquet too); read_vector below reports what is wrong
+        available = set(io.vector_fields(path, layer=spec.layer, what=what))
     except Exception:
         available = set()
     cols = [c for c in cols if c in available or c == spec.id_column or c in needed]
@@ -1930,9 +1959,11 @@ def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) 
         return []
     now = provenance(project, audience=audience)
     before = old.get("provenance", {})
+    if any(v.get("remote") for v in now["inputs"].values()):
+        return []  # a network input is not hashed: nothing shows it is unchanged
     if (before.get("config_sha256") != now["config_sha256"]
             or before.get("audience") != audience
-            or {k: v["sha256"] for k, v in before.get("inputs", {}).items()}
+            or {k: v.get("sha256") for k, v in before.get("inputs", {}).items()}
             != {k: v["sha256"] for k, v in now["inputs"].items()}):
         return []
     files = old.get("files", {})

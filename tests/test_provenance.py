@@ -224,3 +224,54 @@ def test_backtest_json_names_its_inputs(tmp_path):
         "sha256": hashlib.sha256(csv.read_bytes()).hexdigest(),
         "modified": dt.datetime.fromtimestamp(csv.stat().st_mtime, dt.UTC).isoformat(
             timespec="seconds")}}
+
+
+def _previous_run(out: Path, prov: dict) -> None:
+    """A previous run's manifest for GM9001 whose files are all there and intact."""
+    files = {}
+    for name in (*pipeline.OPPORTUNITY_FILES, *pipeline.RISK_FILES, *pipeline.OVERLAY_FILES):
+        path = out / "GM9001" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode())
+        files[f"GM9001/{name}"] = {"sha256": hashlib.sha256(name.encode()).hexdigest()}
+    (out / "MANIFEST.json").write_text(json.dumps({"complete": True, "provenance": prov,
+                                                   "files": files}), encoding="utf-8")
+
+
+def test_a_network_input_is_recorded_by_its_url_not_hashed(risk_project, tmp_path):
+    """``--allow-network``: provenance names the URL, hashes nothing, and resume reuses nothing.
+
+    No network is used: only the provenance of a project with a URL as one source is asked.
+    """
+    from riskmap import explain, io
+
+    # control: with local inputs only, the previous run's files are reused
+    out = tmp_path / "uit"
+    project = config.load_project(risk_project)
+    _previous_run(out, pipeline.provenance(project, audience="police"))
+    assert pipeline._reusable(out, project, "police", ["GM9001"]) == ["GM9001"]
+
+    url = "https://example.org/data/wegen.gpkg"
+    layers = risk_project.parent / "layers" / "test.toml"
+    layers.write_text(layers.read_text(encoding="utf-8").replace(
+        '{ file = "bronnen.gpkg", layer = "lijnen" }', f'{{ file = "{url}" }}'),
+        encoding="utf-8")
+    project = config.load_project(risk_project)
+    assert url in pipeline.input_files(project)
+    with io.use_limits(allow_network=True):
+        prov = pipeline.provenance(project, audience="police")
+        text = pipeline.provenance_text(prov)
+        sources = "\n".join(explain._sources(project))
+    entry = prov["inputs"][url]
+    assert entry["url"] == url and entry["remote"] is True and entry["hashed"] is False
+    assert "not hashed" in entry["note"] and "sha256" not in entry and "modified" not in entry
+    local = prov["inputs"]["bronnen.gpkg"]  # the other layers still come from the local file
+    assert local["sha256"] == hashlib.sha256(
+        (risk_project.parent / "data" / "bronnen.gpkg").read_bytes()).hexdigest()
+    assert "niet gehasht" in text[f"bron {url}"]
+    assert url in sources and "netwerkbron, niet gehasht" in sources
+    json.dumps(prov)  # goes into every output as it is
+    # resume: a remote input is never taken as unchanged, even by a manifest that matches
+    assert pipeline._sha256(url) is None and pipeline._sha256(f"/vsicurl/{url}") is None
+    _previous_run(out, prov)
+    assert pipeline._reusable(out, project, "police", ["GM9001"]) == []
