@@ -72,10 +72,10 @@ import shapely
 from affine import Affine
 from jinja2 import Template
 from PIL import Image
-from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from riskmap import styles
+from riskmap.crs import transformer
 from riskmap.errors import ConfigError, CRSError, InputError, PrivacyError
 from riskmap.grid import Grid
 from riskmap.io import atomic_path
@@ -407,11 +407,9 @@ def _warp_to_mercator(classes: np.ndarray, grid: Grid, *, max_pixels: int = 4_00
     The output pixel is half the default (area-preserving) resolution, so cell edges stay
     sharp after nearest-neighbour resampling, unless that would exceed ``max_pixels``.
     """
-    src_crs = rasterio.crs.CRS.from_wkt(grid.crs.to_wkt())
-    left, bottom, right, top = grid.bounds
-    base, width, height = calculate_default_transform(
-        src_crs, "EPSG:3857", grid.width, grid.height,
-        left=left, bottom=bottom, right=right, top=top)
+    wkt = grid.crs.to_wkt()
+    src_crs = rasterio.crs.CRS.from_wkt(wkt)
+    base, width, height = _mercator_transform(wkt, grid.bounds, grid.width, grid.height)
     oversample = 2 if 4 * width * height <= max_pixels else 1
     res = base.a / oversample
     width, height = width * oversample, height * oversample
@@ -422,9 +420,17 @@ def _warp_to_mercator(classes: np.ndarray, grid: Grid, *, max_pixels: int = 4_00
               resampling=Resampling.nearest)
     xmin, ymax = base.c, base.f
     xmax, ymin = xmin + width * res, ymax - height * res
-    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
+    to_ll = transformer(3857, 4326)
     (lon0, lon1), (lat0, lat1) = to_ll.transform([xmin, xmax], [ymin, ymax])
     return out, [[float(lat0), float(lon0)], [float(lat1), float(lon1)]]
+
+
+@functools.lru_cache(maxsize=32)
+def _mercator_transform(wkt: str, bounds: tuple, width: int, height: int):
+    """GDAL's default EPSG:3857 transform of a grid (the layers of one page share a grid)."""
+    left, bottom, right, top = bounds
+    return calculate_default_transform(rasterio.crs.CRS.from_wkt(wkt), "EPSG:3857", width,
+                                       height, left=left, bottom=bottom, right=right, top=top)
 
 
 def _png_data_url(image: np.ndarray, colors: Mapping[int, str]) -> str:
