@@ -100,7 +100,7 @@ class Limits:
 
     Parameters
     ----------
-    max_file_mb : float, default=2048
+    max_file_mb : float, default=16384
         Largest input file (a Shapefile: .shp + .dbf + .shx; a zip: the archive).
     max_features : int, default=20_000_000
         Most features in a layer, or rows in a CSV.
@@ -117,7 +117,7 @@ class Limits:
         Read network and virtual paths.
     """
 
-    max_file_mb: float = 2048.0
+    max_file_mb: float = 16384.0  # the national BAG as a GeoPackage is ~4 GB
     max_features: int = 20_000_000
     max_archive_entries: int = 1000
     max_uncompressed_mb: float = 4096.0
