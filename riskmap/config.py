@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -424,7 +426,7 @@ class Project(_Strict):
     @property
     def municipalities_path(self) -> Path:
         """Absolute path of the municipality polygons."""
-        return (self.base / self.region.municipalities).resolve()
+        return _resolve(self.base, self.region.municipalities)
 
     @property
     def data_dir(self) -> Path:
@@ -432,12 +434,68 @@ class Project(_Strict):
         return (self.base / (self.opportunity.data_dir if self.opportunity else ".")).resolve()
 
     def path_of(self, relative: str) -> Path:
-        """Absolute path of a file named relative to the project file."""
-        return (self.base / relative).resolve()
+        """Absolute path of a file named relative to the project file.
+
+        A network or virtual path (``https://…``, ``/vsicurl/…``) comes back unchanged, as
+        text, so that the reader can refuse it (or read it with ``--allow-network``).
+        """
+        return _resolve(self.base, relative)
 
     def source_path(self, spec: SourceSpec) -> Path:
-        """Absolute path of an indicator source file."""
-        return (self.data_dir / spec.file).resolve()
+        """Absolute path of an indicator source file (see :meth:`path_of`)."""
+        return _resolve(self.data_dir, spec.file)
+
+
+_REMOTE = re.compile(r"^(/vsi|[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def _resolve(base: Path, relative: str) -> Path:
+    if _REMOTE.match(relative):
+        return relative  # type: ignore[return-value]  # a URL is no Path: io checks it
+    return (base / relative).resolve()
+
+
+def _escapes(relative: str) -> bool:
+    """True when a relative path climbs out of ``base`` with ``..`` (absolute paths do not)."""
+    if _REMOTE.match(relative) or Path(relative).is_absolute():
+        return False
+    inside = os.path.normpath(os.path.join("root", relative))
+    return not (inside == "root" or inside.startswith("root" + os.sep))
+
+
+def _path_problems(project: Project, layer_sets: list[LayerSet], file: Path) -> Problems:
+    """Paths of the project and its layer sets that climb out of the project folder."""
+    problems = Problems()
+    data_dir = project.opportunity.data_dir if project.opportunity else "."
+    named: list[tuple[str, str | None]] = [
+        (f"{file} [region] municipalities", project.region.municipalities),
+        (f"{file} [region] buurten", project.region.buurten)]
+    if project.opportunity:
+        named.append((f"{file} [opportunity] data_dir", data_dir))
+        named += [(f"{file} [opportunity] layers", rel) for rel in project.opportunity.layers]
+    if project.risk:
+        named += [(f"{file} [risk] incidents", project.risk.incidents),
+                  (f"{file} [risk] layer", project.risk.layer.file if project.risk.layer
+                   else None)]
+    if project.scoring:
+        sc = project.scoring
+        named += [(f"{file} [scoring] {key}", getattr(sc, key))
+                  for key in ("premises", "estates", "signals")]
+        if sc.inspections != "register":
+            named.append((f"{file} [scoring] inspections", sc.inspections))
+    for ls in layer_sets:
+        for i, ind in enumerate(ls.indicator):
+            named.append((f"{ls.path} [[indicator]] #{i + 1} ({ind.name}) source",
+                          os.path.join(data_dir, ind.source.file)))
+    for where, rel in named:
+        if rel is not None and _escapes(rel):
+            problems.add("E-INPUT-PATH", f"the path {rel!r} climbs out of the project folder "
+                         f"{project.base} with '..'", where=where,
+                         fix="keep the data in the project folder or a sub-folder of it and "
+                             "name it relative to the project file (data/gemeenten.gpkg), or "
+                             "give the full absolute path if reading from elsewhere is "
+                             "intended.")
+    return problems
 
 
 # ----------------------------------------------------------------------------- loading
@@ -577,6 +635,8 @@ def load_project(path: str | Path) -> Project:
     digest = hashlib.sha256(raw)
     if project is not None and project.opportunity is not None:
         for rel in project.opportunity.layers:
+            if _escapes(rel):
+                continue  # reported below: never read files outside the project folder
             lpath = (project.base / rel)
             try:
                 ls = load_layer_set(lpath)
@@ -591,6 +651,8 @@ def load_project(path: str | Path) -> Project:
             problems.add("E-CONFIG-VALUE", f"layer sets with the same theme: {dup}",
                          where=f"{path} [opportunity] layers",
                          fix="list each layer set once, or give them different file names.")
+    if project is not None:
+        problems.extend(_path_problems(project, layer_sets, path))
     problems.raise_if_any(ConfigError, title=f"{path}: {len(problems)} problem(s)")
     assert project is not None
     return project.model_copy(update={"layer_sets": tuple(layer_sets),

@@ -48,6 +48,14 @@ class RiskmapError(Exception):
     def __str__(self) -> str:  # noqa: D105
         return self.args[0] if self.args else self.code
 
+    def __reduce__(self):
+        # keep code and problems when the error crosses a process boundary (Dask workers)
+        return (_rebuild, (type(self), str(self), self.code, self.problems))
+
+
+def _rebuild(cls, message, code, problems):
+    return cls(message, code=code, problems=problems)
+
 
 class ConfigError(RiskmapError, ValueError):
     """A project or layer file is not valid (syntax, unknown key, bad value)."""

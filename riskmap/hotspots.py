@@ -30,6 +30,9 @@ __all__ = [
     "fdr",
     "gi_bins",
     "gistar",
+    "gistar_from_z",
+    "gistar_moments",
+    "gistar_partition",
     "mann_kendall",
 ]
 
@@ -231,14 +234,26 @@ def _window_counts(mask: np.ndarray, k: np.ndarray) -> np.ndarray:
     return np.rint(_correlate(mask.astype(np.float64), k))
 
 
-def _gistar_z(
-    x: np.ndarray, mask: np.ndarray, k: np.ndarray, w: np.ndarray, n: int
-) -> np.ndarray | None:
-    """Gi* z-scores of one lattice (NaN outside the mask); None if x is constant on the mask."""
+def _moments(x: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
     xm = x[mask]
     mean = xm.mean()
     s = np.sqrt(np.mean((xm - mean) ** 2))  # population standard deviation (ddof=0)
-    if not s > 0 or np.ptp(xm) == 0:
+    if np.ptp(xm) == 0:
+        s = 0.0
+    return float(mean), float(s)
+
+
+def _gistar_z(
+    x: np.ndarray, mask: np.ndarray, k: np.ndarray, w: np.ndarray, n: int,
+    moments: tuple[float, float] | None = None,
+) -> np.ndarray | None:
+    """Gi* z-scores of one lattice (NaN outside the mask); None if x is constant on the mask.
+
+    ``moments`` (mean, standard deviation) and ``n`` of the whole lattice when ``x`` is a
+    window of it (the partitioned engine); by default those of ``x`` itself.
+    """
+    mean, s = moments if moments is not None else _moments(x, mask)
+    if not s > 0:
         return None
     # numerator S - mean * W_i = correlate((x - mean) * mask, K): centred first, which keeps
     # the FFT's rounding error small.
@@ -378,6 +393,59 @@ def gistar(
                "there are no hot or cold spots to find.")
         raise InputError(msg, code="E-HOTSPOT-CONSTANT")
     return _result(z, a, fdr=fdr)
+
+
+def gistar_partition(
+    values: np.ndarray,
+    *,
+    mask: np.ndarray,
+    cell_size: float,
+    radius_m: float,
+    moments: tuple[float, float, int],
+    max_half: tuple[int, int],
+) -> np.ndarray:
+    """Gi* z-scores on a window of a larger lattice, with that lattice's moments.
+
+    The partitioned engine cuts the lattice into windows that reach ``radius_m`` beyond the
+    cells they answer for; with the mean, the population standard deviation and the number of
+    study-area cells of the whole lattice (``moments``, from :func:`gistar_moments`) and its
+    kernel clipping (``max_half``), the z-scores of those inner cells equal those of
+    :func:`gistar` on the whole lattice. Kernels are correlated directly (never by FFT), so the
+    sums do not depend on the window's size. p-values, the FDR correction and the bins are
+    global and are made from the assembled z-scores (:func:`gistar_from_z`).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    m = np.asarray(mask, dtype=bool)
+    mean, s, n = moments
+    k = _kernel(radius_m, cell_size, max_half=max_half)
+    w = np.rint(ndimage.correlate(m.astype(np.float64), k, mode="constant", cval=0.0))
+    centred = np.where(m, x - mean, 0.0)
+    num = ndimage.correlate(centred, k, mode="constant", cval=0.0)
+    var = w * (n - w) / (n - 1)
+    z = np.full(x.shape, np.nan)
+    ok = m & (var > 0)
+    z[ok] = num[ok] / (s * np.sqrt(var[ok]))
+    z[m & ~(var > 0)] = 0.0
+    return z
+
+
+def gistar_moments(values, *, mask=None) -> tuple[float, float, int]:
+    """Mean, population standard deviation and count of ``values`` on the mask (for windows).
+
+    Raises ``E-HOTSPOT-CONSTANT`` as :func:`gistar` when the values are constant.
+    """
+    x, m, n = _lattice(values, mask, ndim=2)
+    mean, s = _moments(x, m)
+    if not s > 0:
+        msg = ("the values are constant inside the mask, so Gi* is undefined (zero variance); "
+               "there are no hot or cold spots to find.")
+        raise InputError(msg, code="E-HOTSPOT-CONSTANT")
+    return mean, s, n
+
+
+def gistar_from_z(z: np.ndarray, *, fdr: bool = True, alpha: float = 0.05) -> GiStar:
+    """p-values, significance (FDR) and bins of assembled Gi* z-scores (NaN outside)."""
+    return _result(np.asarray(z, dtype=np.float64), _check_alpha(alpha), fdr=fdr)
 
 
 def _result(z: np.ndarray, alpha: float, *, fdr: bool) -> GiStar:

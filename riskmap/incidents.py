@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 
 from riskmap.crs import is_undefined
-from riskmap.errors import CRSError, InputError, Problems, RiskmapWarning
+from riskmap.errors import CRSError, InputError, Problems, RiskmapError, RiskmapWarning
 
 __all__ = ["Incidents", "read_incidents"]
 
@@ -148,16 +149,16 @@ def read_incidents(
     ...                      lat_col="latitude", target_crs=CRS.from_epsg(32616))
     ... # doctest: +SKIP
     """
-    path = Path(path)
-    where = path.name
-    if not path.is_file():
-        raise InputError(f"incident file {path} not found. Check the path.",
-                         code="E-INPUT-NOTFOUND")
+    from riskmap import io  # every file goes through io's checks (format, size, network)
+
+    limits = io.current_limits()
+    src = io.check_input(path, kinds=io.INCIDENT_SUFFIXES, what="incident file",
+                         limits=limits)  # CSV: checked again in read_table (cheap)
+    where = str(path).rstrip("/").rsplit("/", 1)[-1]
     date_cols = [date_col] if isinstance(date_col, str) else list(date_col)
     problems = Problems()
-    suffix = "".join(path.suffixes[-2:]).lower()
-    is_csv = suffix.endswith((".csv", ".csv.gz", ".txt"))
-    if is_csv:
+    suffix = io.suffix_of(path)
+    if suffix in io.TABLE_SUFFIXES:
         if (lon_col is None) == (x_col is None):
             raise InputError(f"{where}: give either lon/lat columns (--lon-col/--lat-col) or "
                              "x/y columns with their CRS (--x-col/--y-col --crs).",
@@ -167,28 +168,37 @@ def read_incidents(
                            "CRS. Say which CRS they are in, e.g. --crs EPSG:28992 (RD New) or "
                            "crs = \"EPSG:28992\" in [risk]; riskmap never guesses a CRS.",
                            code="E-CRS-MISSING")
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=NA_VALUES)
-        except Exception as exc:
-            raise InputError(f"{where}: cannot be read as CSV ({exc}).",
-                             code="E-INPUT-READ") from None
+        df = io.read_table(path, what="incident file", limits=limits, dtype=str,
+                           keep_default_na=False, na_values=NA_VALUES)
         cx, cy = (lon_col, lat_col) if lon_col else (x_col, y_col)
         src_crs = CRS.from_epsg(4326) if lon_col else CRS.from_user_input(crs)
         needed = [cx, cy, *date_cols, type_col, weight_col, id_col]
-    elif suffix.endswith((".gpkg", ".parquet", ".geoparquet")):
+    else:
         import geopandas as gpd
 
         try:
-            gdf = (gpd.read_parquet(path) if suffix.endswith("parquet")
-                   else gpd.read_file(path, engine="pyogrio"))
+            if suffix == ".gpkg":
+                io.check_feature_count(int(pyogrio.read_info(src, force_feature_count=True)
+                                           ["features"]), what=where, limits=limits)
+                gdf = gpd.read_file(src, engine="pyogrio")
+            else:
+                import pyarrow.parquet as pq
+
+                io.check_feature_count(pq.ParquetFile(src).metadata.num_rows, what=where,
+                                       limits=limits)
+                gdf = gpd.read_parquet(src)
+        except RiskmapError:
+            raise
         except Exception as exc:
-            raise InputError(f"{where}: cannot be read ({exc}).", code="E-INPUT-READ") from None
+            raise InputError(f"{where}: cannot be read ({exc}). Check that the file is complete "
+                             "and not corrupt.", code="E-INPUT-READ") from None
         if is_undefined(gdf.crs):
             raise CRSError(f"{where} has no CRS. Fix the file; riskmap never guesses a CRS.",
                            code="E-CRS-MISSING")
         types = set(gdf.geom_type.dropna().unique()) - {"Point"}
         if types:
-            raise InputError(f"{where}: incidents must be points, found {sorted(types)}.",
+            raise InputError(f"{where}: incidents must be points, found {sorted(types)}. "
+                             "Convert them to points (e.g. centroids) first.",
                              code="E-INPUT-GEOMTYPE")
         src_crs = gdf.crs
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
@@ -198,9 +208,6 @@ def read_incidents(
         df["_y"] = np.where(empty, np.nan, shapely.get_y(geom))
         cx, cy = "_x", "_y"
         needed = [*date_cols, type_col, weight_col, id_col]
-    else:
-        raise InputError(f"{where}: not a supported incident format; use CSV (.csv, .csv.gz), "
-                         "GeoPackage (.gpkg) or GeoParquet (.parquet).", code="E-INPUT-FORMAT")
     missing = [c for c in needed if c is not None and c not in df.columns]
     if missing:
         raise InputError(f"{where}: column(s) {', '.join(map(repr, missing))} not found. "
@@ -221,8 +228,10 @@ def read_incidents(
                      fix="use a dot as decimal separator and only digits.")
     inf = ~np.isfinite(xs.fillna(0)) | ~np.isfinite(ys.fillna(0))
     if inf.any():
-        problems.add("E-INCIDENTS-COORDS", f"{int(inf.sum())} coordinates are infinite",
-                     where=where, fix="remove or repair those rows.")
+        col = cx if (~np.isfinite(xs.fillna(0))).any() else cy
+        problems.add("E-INCIDENTS-COORDS", f"{int(inf.sum())} coordinates are infinite "
+                     f"({_first(inf.to_numpy(), df[col])})", where=f"{where}, column {col}",
+                     fix="remove or repair those rows.")
     # dates
     dates = _parse_dates(df, date_cols)
     raw_dates = df[date_cols].isna().any(axis=1)

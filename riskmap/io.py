@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import warnings
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,37 +34,326 @@ from riskmap.errors import ConfigError, CRSError, InputError, RiskmapWarning
 from riskmap.grid import Grid
 
 __all__ = [
+    "Limits",
     "atomic_path",
+    "check_feature_count",
+    "check_input",
+    "current_limits",
     "is_synthetic",
     "qml_categorized",
     "read_raster_to_grid",
+    "read_table",
     "read_vector",
+    "use_limits",
     "write_geotiff",
     "write_gpkg",
 ]
 
+# What riskmap reads, by suffix (and first bytes): nothing else reaches GDAL.
+FORMATS = {
+    ".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".json": "GeoJSON",
+    ".shp": "Shapefile", ".zip": "zipped Shapefile", ".fgb": "FlatGeobuf",
+    ".parquet": "GeoParquet", ".geoparquet": "GeoParquet", ".tif": "GeoTIFF",
+    ".tiff": "GeoTIFF", ".csv": "CSV", ".csv.gz": "CSV (gzip)",
+    ".xlsx": "Excel workbook",  # only the inspectors' returned plan (riskmap register import)
+}
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
+TABLE_SUFFIXES = {".csv", ".csv.gz"}
+INCIDENT_SUFFIXES = TABLE_SUFFIXES | {".gpkg", ".parquet", ".geoparquet"}
+
+# The first bytes each format starts with (a file named .gpkg that holds KML is refused).
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "GeoPackage": (b"SQLite format 3\x00",),
+    "Shapefile": (b"\x00\x00\x27\x0a",),
+    "zipped Shapefile": (b"PK\x03\x04", b"PK\x05\x06"),
+    "FlatGeobuf": (b"fgb\x03",),
+    "GeoParquet": (b"PAR1",),
+    "GeoTIFF": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+    "CSV (gzip)": (b"\x1f\x8b",),
+    "Excel workbook": (b"PK\x03\x04",),
+}
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd",
+                    ".xml", ".txt", ".md", ".pdf", ".html")
+_REMOTE = re.compile(r"^(/vsi|[A-Za-z][A-Za-z0-9+.-]*://)")
+_MB = 1024 * 1024
 
 
-def _check_path(path: Path, *, kinds: set[str], what: str) -> Path:
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what riskmap reads, and whether it may read from the network.
+
+    The defaults fit a whole-country run on a laptop; each cap can be changed with an
+    environment variable (:data:`LIMIT_ENV`) or, in Python, with :func:`use_limits`. Network
+    paths (``http(s)://``, ``s3://``, ``/vsicurl/`` and any other GDAL ``/vsi*`` path) are
+    refused unless ``allow_network`` (``riskmap --allow-network …`` on the command line).
+
+    Parameters
+    ----------
+    max_file_mb : float, default=2048
+        Largest input file (a Shapefile: .shp + .dbf + .shx; a zip: the archive).
+    max_features : int, default=20_000_000
+        Most features in a layer, or rows in a CSV.
+    max_archive_entries : int, default=1000
+        Most entries in a zip archive.
+    max_uncompressed_mb : float, default=4096
+        Largest total uncompressed size of a zip or gzip archive.
+    max_compression_ratio : float, default=500
+        Highest ratio of uncompressed to compressed size of one entry: deflate tops out near
+        1032, which only runs of one byte reach (a zip bomb); real DBF files stay far below.
+    max_raster_cells : int, default=250_000_000
+        Most cells (width x height) of a raster band.
+    allow_network : bool, default=False
+        Read network and virtual paths.
+    """
+
+    max_file_mb: float = 2048.0
+    max_features: int = 20_000_000
+    max_archive_entries: int = 1000
+    max_uncompressed_mb: float = 4096.0
+    max_compression_ratio: float = 500.0
+    max_raster_cells: int = 250_000_000
+    allow_network: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Limits:
+        """The defaults, changed by the ``RISKMAP_MAX_*`` environment variables."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, float | int] = {}
+        for name, var in LIMIT_ENV.items():
+            text = environ.get(var, "").strip()
+            if not text:
+                continue
+            kind = type(getattr(cls(), name))
+            try:
+                value = kind(float(text)) if kind is int else float(text)
+            except ValueError:
+                value = -1
+            if not value > 0:
+                raise ConfigError(f"environment variable {var}={text!r} is not a positive "
+                                  f"number. Set it to e.g. {getattr(cls(), name):g} or unset "
+                                  "it to use the default.", code="E-CONFIG-ENV")
+            values[name] = value
+        return cls(**{**values, **overrides})
+
+
+#: The environment variable of each cap (sizes in MB).
+LIMIT_ENV = {
+    "max_file_mb": "RISKMAP_MAX_FILE_MB",
+    "max_features": "RISKMAP_MAX_FEATURES",
+    "max_archive_entries": "RISKMAP_MAX_ARCHIVE_ENTRIES",
+    "max_uncompressed_mb": "RISKMAP_MAX_UNCOMPRESSED_MB",
+    "max_compression_ratio": "RISKMAP_MAX_COMPRESSION_RATIO",
+    "max_raster_cells": "RISKMAP_MAX_RASTER_CELLS",
+}
+
+_LIMITS: ContextVar[Limits | None] = ContextVar("riskmap_limits", default=None)
+
+
+def current_limits() -> Limits:
+    """The limits in force: those of :func:`use_limits`, else the environment's."""
+    return _LIMITS.get() or Limits.from_env()
+
+
+@contextlib.contextmanager
+def use_limits(limits: Limits | None = None, **changes) -> Iterator[Limits]:
+    """Read with other limits inside a ``with`` block.
+
+    Examples
+    --------
+    >>> with use_limits(allow_network=True, max_features=1_000_000) as lim:
+    ...     lim.allow_network
+    True
+    """
+    limits = replace(limits or current_limits(), **changes)
+    token = _LIMITS.set(limits)
+    try:
+        yield limits
+    finally:
+        _LIMITS.reset(token)
+
+
+def is_remote(path: str | Path) -> bool:
+    """True for network and GDAL virtual paths (``https://…``, ``s3://…``, ``/vsicurl/…``)."""
+    return bool(_REMOTE.match(str(path)))
+
+
+def suffix_of(path: str | Path) -> str:
+    """The format suffix in lower case: ``.csv.gz`` and ``.shp.zip`` count as one."""
+    name = str(path).rsplit("/", 1)[-1].split("?", 1)[0].lower()
+    for double in (".csv.gz", ".shp.zip"):
+        if name.endswith(double):
+            return ".zip" if double == ".shp.zip" else double
+    return Path(name).suffix
+
+
+def _formats(kinds: set[str]) -> str:
+    """``GeoJSON (.geojson, .json); GeoPackage (.gpkg); …`` for messages."""
+    by_name: dict[str, list[str]] = {}
+    for k in sorted(kinds):
+        by_name.setdefault(FORMATS[k], []).append(k)
+    return "; ".join(f"{n} ({', '.join(s)})" for n, s in sorted(by_name.items()))
+
+
+def check_input(
+    path: str | Path,
+    *,
+    kinds: set[str],
+    what: str,
+    limits: Limits | None = None,
+) -> str:
+    """Check an input before anything opens it; return the path to give GDAL or pandas.
+
+    Every reader of riskmap goes through here. Refused, each with its own code: network and
+    virtual paths without ``allow_network`` (``E-INPUT-NETWORK``), a missing file
+    (``E-INPUT-NOTFOUND``), a format riskmap does not read or a file whose first bytes do
+    not match its suffix (``E-INPUT-FORMAT``), a file larger than the cap
+    (``E-INPUT-TOOBIG``), a zip with too many entries, too large an uncompressed size, too
+    high a compression ratio, nested archives or no Shapefile (``E-INPUT-ARCHIVE``).
+
+    Parameters
+    ----------
+    path : str or path
+        The file, or a URL when network reading is allowed.
+    kinds : set of str
+        The suffixes this reader accepts (e.g. :data:`VECTOR_SUFFIXES`).
+    what : str
+        Who asks (``[[indicator]] #2 (isolatie)``), for messages.
+    limits : Limits, optional
+        Default: :func:`current_limits`.
+    """
+    limits = limits or current_limits()
     text = str(path)
-    if text.startswith(("/vsi", "http://", "https://", "ftp://")):
-        raise InputError(f"{what}: {text} is a network or virtual path; riskmap reads local "
-                         "files only. Download the file and point the config at it.",
-                         code="E-INPUT-NETWORK")
-    if not path.exists():
+    suffix = suffix_of(text)
+    if is_remote(text):
+        if not limits.allow_network:
+            raise InputError(f"{what}: {text} is a network or virtual path; riskmap reads local "
+                             "files unless you allow the network. Download the file and point "
+                             "the config at the local copy, or run riskmap --allow-network "
+                             "<command> … if reading from the network is intended.",
+                             code="E-INPUT-NETWORK")
+        if suffix not in kinds:
+            raise InputError(f"{what}: {text} is not a format riskmap reads here; use "
+                             f"{_formats(kinds)}.", code="E-INPUT-FORMAT")
+        if text.startswith(("http://", "https://", "ftp://")):
+            text = f"/vsicurl/{text}"
+        elif text.startswith("s3://"):
+            text = f"/vsis3/{text[5:]}"
+        return f"/vsizip/{text}" if suffix == ".zip" else text
+    path = Path(path)
+    if not path.is_file():
         raise InputError(f"{what}: file {path} not found. Check the file name and the folder "
                          "it is relative to (the project's data_dir).",
                          code="E-INPUT-NOTFOUND")
-    if path.suffix.lower() not in kinds:
-        raise InputError(f"{what}: {path.name} is not a supported format; use one of "
-                         f"{', '.join(sorted(kinds))}.", code="E-INPUT-FORMAT")
-    return path
+    if suffix not in kinds:
+        raise InputError(f"{what}: {path.name} is a format riskmap does not read here "
+                         f"({suffix or 'no suffix'}). Convert it (QGIS 'Export', ogr2ogr -f GPKG) "
+                         f"to one of: {_formats(kinds)}.", code="E-INPUT-FORMAT")
+    name = FORMATS[suffix]
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    magic = _MAGIC.get(name)
+    looks_ok = (head.startswith(magic) if magic else
+                b"\x00" not in head and (name == "CSV" or head.lstrip(b"\xef\xbb\xbf \t\r\n")
+                                           .startswith(b"{")))
+    if not looks_ok:
+        raise InputError(f"{what}: {path.name} does not look like a {name} file (it starts with "
+                         f"{head[:16]!r}). Check that it is the right file and was not renamed; "
+                         f"convert it to {name} if needed.", code="E-INPUT-FORMAT")
+    size = path.stat().st_size
+    if suffix == ".shp":
+        size += sum(p.stat().st_size for p in (path.with_suffix(s) for s in (".dbf", ".shx"))
+                    if p.is_file())
+    if size > limits.max_file_mb * _MB:
+        raise InputError(f"{what}: {path.name} is {size / _MB:,.1f} MB, more than the limit of "
+                         f"{limits.max_file_mb:,.0f} MB. Clip it to the region first (ogr2ogr "
+                         "-spat …), or raise the limit with RISKMAP_MAX_FILE_MB.",
+                         code="E-INPUT-TOOBIG")
+    if suffix in (".zip", ".xlsx"):
+        _check_zip(path, limits=limits, what=what, shapefile=suffix == ".zip")
+    if suffix == ".zip":
+        return f"/vsizip/{path}"
+    if suffix == ".csv.gz":
+        _check_gzip(path, size, limits=limits, what=what)
+    return str(path)
 
 
-def _gdal_path(path: Path) -> str:
-    return f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+def _archive_error(what: str, path: Path, problem: str, fix: str) -> InputError:
+    return InputError(f"{what}: {path.name}: {problem}. {fix}", code="E-INPUT-ARCHIVE")
+
+
+def _check_zip(path: Path, *, limits: Limits, what: str, shapefile: bool = True) -> None:
+    """Refuse zip archives that are bombs, crowded, or (``shapefile``) nested or no Shapefile."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{what}: {path.name} cannot be read as a zip archive ({exc}). Check "
+                         "that the download is complete.", code="E-INPUT-READ") from None
+    fix = "Unzip it, check the contents and point the config at the .shp file"
+    if len(infos) > limits.max_archive_entries:
+        raise _archive_error(what, path, f"{len(infos):,} entries, more than the limit of "
+                             f"{limits.max_archive_entries:,}",
+                             f"{fix} (or raise RISKMAP_MAX_ARCHIVE_ENTRIES).")
+    sizes = np.array([i.file_size for i in infos], dtype=float)
+    packed = np.array([i.compress_size for i in infos], dtype=float)
+    total = sizes.sum()
+    if total > limits.max_uncompressed_mb * _MB:
+        raise _archive_error(what, path, f"it unpacks to {total / _MB:,.0f} MB, more than the "
+                             f"limit of {limits.max_uncompressed_mb:,.0f} MB",
+                             f"{fix} (or raise RISKMAP_MAX_UNCOMPRESSED_MB).")
+    ratio = sizes / np.maximum(packed, 1.0)
+    if len(infos) and ratio.max() > limits.max_compression_ratio:
+        worst = int(np.argmax(ratio))
+        raise _archive_error(what, path, f"entry {infos[worst].filename!r} is compressed "
+                             f"{ratio[worst]:,.0f} times (limit {limits.max_compression_ratio:g}); "
+                             "that is a zip bomb, not a Shapefile",
+                             "Do not use this file; ask the supplier for the data again (or "
+                             "raise RISKMAP_MAX_COMPRESSION_RATIO if you trust it).")
+    if not shapefile:
+        return
+    names = [i.filename for i in infos if not i.is_dir()]
+    lower = [n.lower() for n in names]
+    nested = [n for n, lo in zip(names, lower, strict=True)
+              if lo.endswith((".zip", ".gz", ".7z", ".rar", ".tar", ".tgz"))]
+    if nested:
+        raise _archive_error(what, path, f"it holds another archive ({nested[0]})",
+                             f"{fix}; riskmap does not open archives inside archives.")
+    if not any(lo.endswith(".shp") for lo in lower):
+        raise InputError(f"{what}: {path.name} holds no Shapefile (.shp); riskmap reads a zip "
+                         f"only as a zipped Shapefile. Entries: {', '.join(names[:5]) or 'none'}"
+                         f"{' …' if len(names) > 5 else ''}. Unzip it and point the config at "
+                         f"a file of one of: {_formats(VECTOR_SUFFIXES)}.",
+                         code="E-INPUT-FORMAT")
+    other = [n for n, lo in zip(names, lower, strict=True)
+             if not lo.endswith(_SHAPEFILE_PARTS) and "__macosx" not in lo]
+    if other:
+        raise _archive_error(what, path, f"besides the Shapefile it holds {other[0]!r}",
+                             f"{fix}; a zipped Shapefile holds only .shp, .shx, .dbf, .prj, "
+                             ".cpg and the like.")
+
+
+def _check_gzip(path: Path, size: int, *, limits: Limits, what: str) -> None:
+    """Refuse a gzip file whose (stored) uncompressed size is too large or too compressed."""
+    with open(path, "rb") as f:
+        f.seek(-4, os.SEEK_END)
+        isize = int.from_bytes(f.read(4), "little")  # modulo 4 GiB: a floor, not the size
+    if isize > limits.max_uncompressed_mb * _MB or isize / max(size, 1) > \
+            limits.max_compression_ratio:
+        raise _archive_error(what, path, f"it unpacks to at least {isize / _MB:,.0f} MB "
+                             f"({isize / max(size, 1):,.0f} times its size)",
+                             "Unpack it and check the contents (or raise "
+                             "RISKMAP_MAX_UNCOMPRESSED_MB / RISKMAP_MAX_COMPRESSION_RATIO).")
+
+
+def check_feature_count(n: int, *, what: str, limits: Limits | None = None) -> None:
+    """Refuse a layer or table with more features or rows than ``max_features``."""
+    limits = limits or current_limits()
+    if n > limits.max_features:
+        raise InputError(f"{what}: {n:,} features or rows, more than the limit of "
+                         f"{limits.max_features:,}. Clip or filter the data to the region "
+                         "first (ogr2ogr -spat … -where …), or raise RISKMAP_MAX_FEATURES.",
+                         code="E-INPUT-TOOBIG")
 
 
 def read_vector(
@@ -74,6 +367,7 @@ def read_vector(
     columns: list[str] | None = None,
     repair: bool = False,
     what: str = "source",
+    limits: Limits | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector layer into ``crs``, refusing what cannot be trusted.
 
@@ -97,14 +391,18 @@ def read_vector(
         Make invalid geometries valid and drop null ones instead of refusing the file.
     what : str
         Who asks (``[[indicator]] #2 (isolatie)``), for messages.
+    limits : Limits, optional
+        Caps and network permission (default: :func:`current_limits`); see
+        :func:`check_input`.
 
     Returns
     -------
     GeoDataFrame
         Indexed by the file's feature id (FID), so messages can name rows.
     """
-    path = _check_path(Path(path), kinds=VECTOR_SUFFIXES, what=what)
-    src = _gdal_path(path)
+    limits = limits or current_limits()
+    src = check_input(path, kinds=VECTOR_SUFFIXES, what=what, limits=limits)
+    path = Path(str(path).rstrip("/").rsplit("/", 1)[-1])  # only its name is used below
     where_txt = f"{what}: {path.name}"
     try:
         with warnings.catch_warnings():
@@ -122,10 +420,14 @@ def read_vector(
     layer_txt = f"{path.name}, layer {layer or layers[0]}"
     where_txt = f"{what}: {layer_txt}"
     try:
-        info = pyogrio.read_info(src, layer=layer, force_total_bounds=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            info = pyogrio.read_info(src, layer=layer, force_feature_count=True,
+                                     force_total_bounds=True)
     except Exception as exc:
-        raise InputError(f"{where_txt}: cannot read the layer ({exc}).",
-                         code="E-INPUT-READ") from None
+        raise InputError(f"{where_txt}: cannot read the layer ({exc}). Check that the file is "
+                         "complete and not corrupt.", code="E-INPUT-READ") from None
+    check_feature_count(int(info["features"]), what=where_txt, limits=limits)
     fields = list(info["fields"])
     missing = [c for c in (columns or []) if c not in fields]
     if missing:
@@ -156,9 +458,11 @@ def read_vector(
         tr = Transformer.from_crs(crs, src_crs, always_xy=True)
         read_bbox = tuple(tr.transform_bounds(*bbox))
     try:
-        gdf = pyogrio.read_dataframe(src, layer=layer, where=where, bbox=read_bbox,
-                                     columns=columns, fid_as_index=True,
-                                     on_invalid="ignore")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = pyogrio.read_dataframe(src, layer=layer, where=where, bbox=read_bbox,
+                                         columns=columns, fid_as_index=True,
+                                         on_invalid="ignore")
     except Exception as exc:
         if where:
             raise ConfigError(f"{where_txt}: the filter where = {where!r} is not valid OGR SQL "
@@ -184,13 +488,20 @@ def read_vector(
                          code="E-INPUT-EMPTY")
     geoms = gdf.geometry.values
     null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    invalid = ~null & ~shapely.is_valid(geoms)
-    if null.any() or invalid.any():
+    # a bbox read never returns features without geometry: look for them separately
+    null_fids = [] if read_bbox is None or repair else _null_fids(src, layer, where, info)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    nonfinite = np.bincount(owner[~np.isfinite(coords).all(axis=1)], minlength=len(geoms)) > 0
+    invalid = ~null & ~nonfinite & ~shapely.is_valid(geoms)
+    if null.any() or invalid.any() or nonfinite.any() or null_fids:
         if not repair:
             parts = []
-            if null.any():
-                parts.append(f"{int(null.sum())} null or empty geometries (FIDs "
-                             f"{gdf.index[null][:5].tolist()})")
+            if null.any() or null_fids:
+                fids = sorted({*gdf.index[null].tolist(), *null_fids})
+                parts.append(f"{len(fids)} null or empty geometries (FIDs {fids[:5]})")
+            if nonfinite.any():
+                parts.append(f"{int(nonfinite.sum())} geometries with NaN or infinite "
+                             f"coordinates (FIDs {gdf.index[nonfinite][:5].tolist()})")
             if invalid.any():
                 first = shapely.point_on_surface(geoms[invalid][0])
                 reason = shapely.is_valid_reason(geoms[invalid][0])
@@ -199,13 +510,31 @@ def read_vector(
                              f"{first.x:.0f}, {first.y:.0f})")
             raise InputError(f"{where_txt}: {'; '.join(parts)}. Repair the file (QGIS 'Fix "
                              "geometries', ogr2ogr -makevalid) or set repair = true in the "
-                             "source to drop null and repair invalid geometries.",
+                             "source to drop null (and NaN) and repair invalid geometries.",
                              code="E-INPUT-GEOMETRY")
-        gdf = gdf.loc[~null].copy()
+        gdf = gdf.loc[~null & ~nonfinite].copy()
         gdf.geometry = shapely.make_valid(gdf.geometry.values)
     if not gdf.crs.equals(crs):
         gdf = gdf.to_crs(crs)
     return gdf
+
+
+def _null_fids(src: str, layer: str | None, where: str | None, info: dict) -> list[int]:
+    """FIDs of the features without geometry (that match ``where``), at most a few."""
+    if info.get("driver") == "GPKG":
+        geom = f'"{info.get("geometry_name") or "geom"}"'
+        test = f"({geom} IS NULL OR ST_IsEmpty({geom}))"
+    else:
+        test = "OGR_GEOMETRY IS NULL"  # OGR SQL's special field: the geometry type
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = pyogrio.read_dataframe(src, layer=layer, columns=[], fid_as_index=True,
+                                           where=f"({where}) AND {test}" if where else test,
+                                           max_features=5)
+    except Exception:  # a driver without the test: the read itself reports real problems
+        return []
+    return found.index.tolist()
 
 
 def _count(src: str, layer: str | None, where: str | None) -> int:
@@ -222,7 +551,7 @@ def is_synthetic(path: str | Path) -> bool:
         if path.suffix.lower() in RASTER_SUFFIXES:
             with rasterio.open(path) as ds:
                 return ds.tags().get("RISKMAP_SYNTHETIC") == "true"
-        src = _gdal_path(path)
+        src = f"/vsizip/{path}" if suffix_of(path) == ".zip" else str(path)
         for name in pyogrio.list_layers(src)[:, 0]:
             meta = pyogrio.read_info(src, layer=name).get("layer_metadata") or {}
             if meta.get("RISKMAP_SYNTHETIC") == "true":
@@ -240,12 +569,24 @@ def read_raster_to_grid(
     band: int = 1,
     declared_crs: str | None = None,
     what: str = "source",
+    limits: Limits | None = None,
 ) -> np.ndarray:
-    """Resample band ``band`` of a GeoTIFF onto ``grid``; NaN where the raster has no data."""
-    path = _check_path(Path(path), kinds=RASTER_SUFFIXES, what=what)
+    """Resample band ``band`` of a GeoTIFF onto ``grid``; NaN where the raster has no data.
+
+    The file goes through :func:`check_input` first; rasters with more than
+    ``limits.max_raster_cells`` cells are refused before they are read.
+    """
+    limits = limits or current_limits()
+    src = check_input(path, kinds=RASTER_SUFFIXES, what=what, limits=limits)
+    path = Path(str(path).rstrip("/").rsplit("/", 1)[-1])
     where_txt = f"{what}: {path.name}"
     try:
-        with rasterio.open(path) as ds:
+        with rasterio.open(src, driver="GTiff") as ds:
+            if ds.width * ds.height > limits.max_raster_cells:
+                raise InputError(f"{where_txt} has {ds.width:,} x {ds.height:,} cells, more than "
+                                 f"the limit of {limits.max_raster_cells:,}. Clip it to the "
+                                 "region first (gdalwarp -te …), or raise "
+                                 "RISKMAP_MAX_RASTER_CELLS.", code="E-INPUT-TOOBIG")
             src_crs = None if ds.crs is None or is_undefined(CRS.from_user_input(ds.crs)) \
                 else ds.crs
             if src_crs is None and declared_crs is None:
@@ -261,10 +602,43 @@ def read_raster_to_grid(
             reproject(data, out, src_transform=ds.transform, src_crs=src_crs,
                       src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs,
                       dst_nodata=np.nan, resampling=Resampling[resampling])
-    except rasterio.errors.RasterioIOError as exc:
+    except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
         raise InputError(f"{where_txt}: cannot be read as a GeoTIFF ({exc}). Check that the file "
                          "is complete and not corrupt.", code="E-INPUT-READ") from None
     return out
+
+
+def read_table(
+    path: str | Path,
+    *,
+    what: str,
+    kinds: set[str] = TABLE_SUFFIXES,
+    limits: Limits | None = None,
+    **kwargs,
+):
+    """Read a CSV (or, where ``kinds`` allows, an Excel sheet) after :func:`check_input`.
+
+    At most ``limits.max_features`` rows are read; one more is an error. ``kwargs`` go to
+    :func:`pandas.read_csv` (or :func:`pandas.read_excel` for ``.xlsx``).
+    """
+    import pandas as pd
+
+    limits = limits or current_limits()
+    src = check_input(path, kinds=kinds, what=what, limits=limits)
+    if is_remote(path):
+        src = str(path)  # allowed by then; pandas reads URLs itself, not /vsicurl/
+    name = str(path).rstrip("/").rsplit("/", 1)[-1]
+    try:
+        if suffix_of(path) == ".xlsx":
+            df = pd.read_excel(src, nrows=limits.max_features + 1, **kwargs)
+        else:
+            df = pd.read_csv(src, nrows=limits.max_features + 1, **kwargs)
+    except Exception as exc:
+        raise InputError(f"{what}: {name} cannot be read as a table ({exc}). Save it as CSV "
+                         "(UTF-8, a header line, one record per line).",
+                         code="E-INPUT-READ") from None
+    check_feature_count(len(df), what=f"{what}: {name}", limits=limits)
+    return df
 
 
 # ----------------------------------------------------------------------------- writing

@@ -174,15 +174,25 @@ def kde(
     Hf, Wf = Hc * m, Wc * m
 
     # 1. linear binning onto the fine lattice; node (i, j) sits at the centre of fine cell i, j
-    u = (x - pg.x0) / f - 0.5  # fine column, continuous
-    v = (pg.y1 - y) / f - 0.5  # fine row, continuous (rows run south)
-    i0 = np.floor(u)
-    j0 = np.floor(v)
+    # Positions on the fine lattice are taken from the coordinates alone (the lattice of an
+    # aligned grid has nodes at multiples of f plus f/2 whatever its origin) and only then
+    # shifted by the whole number of fine cells to the grid's origin: a municipality's grid
+    # cut out of the region grid gets bit-identical shares (the partitioned engine relies on
+    # it).
+    aligned = abs(pg.x0 / f - round(pg.x0 / f)) < 1e-9 and abs(pg.y1 / f - round(pg.y1 / f)) \
+        < 1e-9
+    ox, oy = (0.0, 0.0) if aligned else (pg.x0, pg.y1)  # a grid built by hand may be unaligned
+    ua = (x - ox) / f - 0.5  # fine column from the CRS origin, continuous
+    va = (oy - y) / f - 0.5  # fine row from the CRS origin, continuous (rows run south)
+    ia = np.floor(ua)
+    ja = np.floor(va)
+    i0 = ia - round((pg.x0 - ox) / f)
+    j0 = ja + round((pg.y1 - oy) / f)
     keep = (i0 >= 0) & (i0 <= Wf - 2) & (j0 >= 0) & (j0 <= Hf - 2) & (w > 0)
     if not keep.any():
         return np.zeros(grid.shape)
-    tu = u[keep] - i0[keep]
-    tv = v[keep] - j0[keep]
+    tu = ua[keep] - ia[keep]
+    tv = va[keep] - ja[keep]
     wk = w[keep]
     idx = j0[keep].astype(np.int64) * Wf + i0[keep].astype(np.int64)
     corners = np.concatenate([idx, idx + 1, idx + Wf, idx + Wf + 1])

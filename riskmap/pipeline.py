@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -57,11 +58,20 @@ def _label(ls: LayerSet, i: int, ind: IndicatorSpec) -> str:
     return f"{ls.path or ls.theme} [[indicator]] #{i + 1} ({ind.name})"
 
 
-def read_source(project: Project, ind: IndicatorSpec, region: Region, *, what: str = ""):
-    """Read what an indicator measures: a GeoDataFrame, or an array for ``raster``."""
+def _grid_of(where: Region | Grid) -> Grid:
+    return where if isinstance(where, Grid) else where.grid
+
+
+def read_source(project: Project, ind: IndicatorSpec, region: Region | Grid, *,
+                what: str = ""):
+    """Read what an indicator measures on the region's (or a partition's) grid.
+
+    A GeoDataFrame of the features up to ``pad_m`` beyond the grid, or an array for
+    ``raster``.
+    """
     path = project.source_path(ind.source)
     what = what or ind.name
-    grid = region.grid
+    grid = _grid_of(region)
     if ind.measure == "raster":
         return io.read_raster_to_grid(path, grid, resampling=ind.resampling,
                                       declared_crs=ind.source.crs, what=what)
@@ -87,9 +97,9 @@ def read_source(project: Project, ind: IndicatorSpec, region: Region, *, what: s
     return gdf
 
 
-def measure(ind: IndicatorSpec, data, region: Region) -> np.ndarray:
-    """The raw measure of one indicator on the region grid."""
-    grid = region.grid
+def measure(ind: IndicatorSpec, data, region: Region | Grid) -> np.ndarray:
+    """The raw measure of one indicator on the region's (or a partition's) grid."""
+    grid = _grid_of(region)
     if ind.measure == "raster":
         return data if ind.fill is None else np.where(np.isnan(data), ind.fill, data)
     geoms = data.geometry.values
@@ -116,13 +126,59 @@ def _key(ind: IndicatorSpec) -> str:
     return json.dumps(d, sort_keys=True, default=str)
 
 
-def compute_measures(project: Project, region: Region, *, progress: bool = False
+def _jobs(project: Project) -> list[tuple[LayerSet, int, IndicatorSpec]]:
+    return [(ls, i, ind) for ls in project.layer_sets for i, ind in enumerate(ls.indicator)]
+
+
+def compute_measures(project: Project, region: Region, *, progress: bool = False,
+                     engine=None, codes: Iterable[str] | None = None
                      ) -> dict[str, dict[str, np.ndarray]]:
     """Raw measure arrays on the region grid: ``measures[theme][indicator]``.
 
-    Every source is read and checked first, and all problems are reported together.
+    Every source is read and checked first, and all problems are reported together. With a
+    partitioned ``engine`` (:mod:`riskmap.engine`) every municipality of ``codes`` (default:
+    all) is measured on its own window and the windows are put together; cells outside
+    every municipality are NaN then.
     """
-    jobs = [(ls, i, ind) for ls in project.layer_sets for i, ind in enumerate(ls.indicator)]
+    if engine is not None and engine.partitioned:
+        return _measures_partitioned(project, region, engine, codes=codes, progress=progress)
+    return _measures_on(project, region.grid, progress=progress)
+
+
+def _measures_partitioned(project: Project, region: Region, engine, *, codes=None,
+                          progress: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    from riskmap.engine import partitions
+
+    parts = partitions(region, codes)
+    fn = partial(_partition_measures, project=project, grid=region.grid)
+    results = engine.map(fn, parts, desc="indicatoren per gemeente", progress=progress)
+    # rasters are resampled once onto the region grid: GDAL's warper gives slightly other
+    # averages for another output window, and a raster source is small anyway
+    raster = _measures_on(project, region.grid, only="raster")
+    full = {_key(ind): raster[ls.theme][ind.name] for ls, _, ind in _jobs(project)
+            if ind.measure == "raster"}
+    for part, res in zip(parts, results, strict=True):
+        mask = region.mask(part.code)
+        for key, arr in res.items():
+            if key not in full:
+                full[key] = np.full(region.grid.shape, np.nan)
+            full[key][part.rows, part.cols][mask] = arr[mask]
+    return {ls.theme: {ind.name: full[_key(ind)] for ind in ls.indicator}
+            for ls in project.layer_sets}
+
+
+def _partition_measures(part, *, project: Project, grid: Grid) -> dict[str, np.ndarray]:
+    """One municipality's raw measures, keyed by :func:`_key` (runs on a worker)."""
+    flat = _measures_on(project, grid.subgrid(part.rows, part.cols), skip="raster")
+    return {_key(ind): flat[ls.theme][ind.name] for ls, _, ind in _jobs(project)
+            if ind.measure != "raster"}
+
+
+def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
+                 only: str | None = None, skip: str | None = None
+                 ) -> dict[str, dict[str, np.ndarray]]:
+    jobs = [(ls, i, ind) for ls, i, ind in _jobs(project)
+            if (only is None or ind.measure == only) and ind.measure != skip]
     cache: dict[str, np.ndarray] = {}
     problems = Problems()
     data: dict[str, object] = {}
@@ -131,7 +187,7 @@ def compute_measures(project: Project, region: Region, *, progress: bool = False
         if key in data:
             continue
         try:
-            data[key] = read_source(project, ind, region, what=_label(ls, i, ind))
+            data[key] = read_source(project, ind, grid, what=_label(ls, i, ind))
         except RiskmapError as exc:
             problems.absorb(exc)
     problems.raise_if_any(InputError, title=f"{len(problems)} problem(s) with the sources")
@@ -139,7 +195,7 @@ def compute_measures(project: Project, region: Region, *, progress: bool = False
     for ls, _, ind in tqdm(jobs, desc="indicatoren", disable=not progress):
         key = _key(ind)
         if key not in cache:
-            cache[key] = measure(ind, data[key], region)
+            cache[key] = measure(ind, data[key], grid)
         out[ls.theme][ind.name] = cache[key]
     return out
 
@@ -209,16 +265,20 @@ def validate(project: Project) -> list[str]:
 
 
 def opportunity_maps(project: Project, *, municipalities: Iterable[str] = (),
-                     region: Region | None = None, progress: bool = False
+                     region: Region | None = None, progress: bool = False, engine=None
                      ) -> tuple[Region, list[opportunity.OpportunityMap]]:
-    """Load, measure and combine: the opportunity maps of the selected municipalities."""
+    """Load, measure and combine: the opportunity maps of the selected municipalities.
+
+    ``engine``: where the measures are computed (:mod:`riskmap.engine`; default here).
+    """
     if project.opportunity is None:
         raise ConfigError(f"{project.path} has no [opportunity] table. Add one with "
                           'layers = ["layers/buitengebied.toml"].', code="E-CONFIG-MISSING")
     region = region or load_region(project)
     codes = region.select(list(municipalities))
-    measures = compute_measures(project, region, progress=progress)
     spec = project.opportunity
+    measures = compute_measures(project, region, progress=progress, engine=engine,
+                                codes=None if spec.normalise == "region" else codes)
     maps = opportunity.build(region, project.layer_sets, measures, codes=codes,
                              normalise=spec.normalise, classes=spec.classes, breaks=spec.breaks)
     return region, maps
@@ -296,6 +356,16 @@ def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
 
 
+def _draw_lines(ax, polygons, *, color: str, linewidth: float) -> None:
+    """Draw the boundaries of ``polygons`` as one line collection (fast, no GeoPandas plot)."""
+    from matplotlib.collections import LineCollection
+
+    lines = shapely.get_parts(shapely.boundary(np.asarray(polygons, dtype=object)))
+    xy, idx = shapely.get_coordinates(lines, return_index=True)
+    cuts = np.flatnonzero(np.diff(idx)) + 1
+    ax.add_collection(LineCollection(np.split(xy, cuts), colors=color, linewidths=linewidth))
+
+
 def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
     import matplotlib
 
@@ -311,7 +381,7 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
     xmin, ymin, xmax, ymax = m.grid.bounds
     ax.imshow(data, cmap=cmap, norm=BoundaryNorm(np.arange(0.5, k + 1.5), k),
               extent=(xmin, xmax, ymin, ymax), interpolation="nearest")
-    gpd.GeoSeries([outline]).boundary.plot(ax=ax, color="black", linewidth=0.8)
+    _draw_lines(ax, [outline], color="black", linewidth=0.8)
     ax.set_title(f"Gelegenheidskaart {m.name} ({m.code})")
     ax.set_axis_off()
     names = {1: "1 (laag)", k: f"{k} (hoog)"}
@@ -469,8 +539,12 @@ def _region_mask(region: Region) -> np.ndarray:
     return region.labels >= 0
 
 
-def risk_surface(project: Project, region: Region, *, progress: bool = False):
-    """The region's risk surface (computed once, with the halo) and the incidents."""
+def risk_surface(project: Project, region: Region, *, progress: bool = False, engine=None):
+    """The region's risk surface (computed once, with the halo) and the incidents.
+
+    The settings are chosen on the whole region; with a partitioned ``engine`` the density
+    and the Gi* z-scores are computed per municipality (:func:`_surface_partitioned`).
+    """
     from riskmap import risk
 
     spec = project.risk
@@ -484,14 +558,22 @@ def risk_surface(project: Project, region: Region, *, progress: bool = False):
         settings, table = risk.choose_settings(
             inc, region.grid, mask=mask, area_share=spec.area_share,
             half_lives=None if spec.half_life_days is None else [spec.half_life_days],
-            windows=None if spec.window_days is None else [spec.window_days])
+            windows=None if spec.window_days is None else [spec.window_days],
+            mapper=None if engine is None or not engine.partitioned else partial(
+                engine.map, desc="instellingen kiezen", progress=progress))
     else:
         settings = risk.RiskSettings(bandwidth_m=spec.bandwidth_m,
                                      half_life_days=spec.half_life_days,
                                      window_days=spec.window_days)
     settings = risk.RiskSettings(**{**settings.as_dict(), "gi_radius_m": spec.gi_radius_m,
                                     "reference": end.isoformat()})
-    surf = risk.surface(inc, region.grid, mask=mask, settings=settings)
+    if engine is not None and engine.partitioned:
+        density, gi_z = _surface_partitioned(inc, region, mask, settings, engine,
+                                             progress=progress)
+        surf = risk.surface(inc, region.grid, mask=mask, settings=settings, density=density,
+                            gi_z=gi_z)
+    else:
+        surf = risk.surface(inc, region.grid, mask=mask, settings=settings)
     surf.info["chosen"] = "automatic" if table is not None else "given"
     surf.info["given"] = {k: v for k, v in given.items() if v is not None}
     if table is not None:
@@ -499,12 +581,66 @@ def risk_surface(project: Project, region: Region, *, progress: bool = False):
     return surf, inc
 
 
+def _surface_partitioned(inc, region: Region, mask: np.ndarray, settings, engine, *,
+                         progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Density and Gi* z-scores of the region, one municipality's window at a time.
+
+    Each partition gets the incidents that reach its window (the kernel is cut at
+    :data:`riskmap.kde.TRUNCATE` bandwidths) and, for Gi*, the weighted counts and the study
+    area on its window widened by the distance band, with the region's moments. Cells outside
+    every window are NaN.
+    """
+    from riskmap import hotspots, kde, risk
+    from riskmap.engine import partitions
+
+    grid = region.grid
+    sel = risk._window(inc, settings)
+    w = risk._weights(sel, settings)
+    weighted = indicators.count(sel.x, sel.y, grid, values=w, statistic="sum")
+    radius = risk._gi_radius(settings, grid.cell_size)
+    halo = int(np.floor(radius / grid.cell_size + 1e-9))
+    moments = hotspots.gistar_moments(weighted, mask=mask)
+    reach = kde.TRUNCATE * settings.bandwidth_m + 2 * grid.cell_size
+    items = []
+    for part in partitions(region):
+        xmin, ymin, xmax, ymax = grid.subgrid(part.rows, part.cols).bounds
+        near = ((sel.x >= xmin - reach) & (sel.x <= xmax + reach)
+                & (sel.y >= ymin - reach) & (sel.y <= ymax + reach))
+        rows, cols = part.widened(halo, grid.shape)
+        items.append((part, sel.x[near], sel.y[near], w[near], rows, cols,
+                      weighted[rows, cols], mask[rows, cols]))
+    fn = partial(_partition_surface, grid=grid, bandwidth=settings.bandwidth_m, radius=radius,
+                 moments=moments)
+    density = np.full(grid.shape, np.nan)
+    gi_z = np.full(grid.shape, np.nan)
+    for (part, *_), (d, z) in zip(items, engine.map(fn, items, desc="risico per gemeente",
+                                                    progress=progress), strict=True):
+        density[part.rows, part.cols] = d
+        gi_z[part.rows, part.cols] = z
+    return density, gi_z
+
+
+def _partition_surface(item, *, grid: Grid, bandwidth: float, radius: float,
+                       moments: tuple[float, float, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Density and Gi* z-scores on one municipality's window (runs on a worker)."""
+    from riskmap import hotspots, risk
+
+    part, x, y, w, rows, cols, weighted, mask = item
+    core = grid.subgrid(part.rows, part.cols)
+    density = risk.density_of(x, y, w, core, bandwidth)
+    z = hotspots.gistar_partition(weighted, mask=mask, cell_size=grid.cell_size,
+                                  radius_m=radius, moments=moments,
+                                  max_half=(grid.height - 1, grid.width - 1))
+    r0, c0 = part.rows.start - rows.start, part.cols.start - cols.start
+    return density, z[r0:r0 + core.height, c0:c0 + core.width]
+
+
 def _ready_layer(project: Project, region: Region) -> np.ndarray:
     """A police unit's own risk layer resampled onto the grid, scaled to [0, 1]."""
     spec = project.risk.layer
     path = project.path_of(spec.file)
     what = f"{project.path} [risk] layer"
-    if path.suffix.lower() in io.RASTER_SUFFIXES:
+    if io.suffix_of(path) in io.RASTER_SUFFIXES:
         values = io.read_raster_to_grid(path, region.grid, resampling="max",
                                         declared_crs=spec.crs, what=what)
     else:
@@ -513,6 +649,11 @@ def _ready_layer(project: Project, region: Region) -> np.ndarray:
                               code="E-CONFIG-MISSING")
         gdf = io.read_vector(path, crs=region.grid.crs, layer=spec.layer,
                              declared_crs=spec.crs, columns=[spec.column], what=what)
+        if not pd.api.types.is_numeric_dtype(gdf[spec.column]):
+            raise InputError(f"{what}: column {spec.column!r} of {Path(str(path)).name} holds "
+                             f"{gdf[spec.column].dtype} values, not numbers. Use a numeric "
+                             "class or score column (e.g. 1 = low … 5 = high).",
+                             code="E-INPUT-COLUMNTYPE")
         values = indicators.attribute(gdf.geometry.values,
                                       gdf[spec.column].to_numpy(dtype=float), region.grid)
     finite = np.isfinite(values) & _region_mask(region)
@@ -835,8 +976,8 @@ def _overlay_png(ov, outline, path: Path) -> None:
               vmax=9.5, extent=(xmin, xmax, ymin, ymax), interpolation="nearest")
     prio = ov.zones[ov.zones["zone"] == 1]
     if len(prio):
-        prio.boundary.plot(ax=ax, color="#d7191c", linewidth=1.2)
-    gpd.GeoSeries([outline]).boundary.plot(ax=ax, color="black", linewidth=0.8)
+        _draw_lines(ax, prio.geometry.values, color="#d7191c", linewidth=1.2)
+    _draw_lines(ax, [outline], color="black", linewidth=0.8)
     ax.set_title(f"Gelegenheid × risico — {ov.name} ({ov.code})")
     ax.set_axis_off()
     leg = fig.add_axes([0.77, 0.55, 0.18, 0.18])
@@ -1057,9 +1198,7 @@ OUTCOMES = ("bevestigd", "ontkracht", "geen bevindingen")
 
 def _read_table(project: Project, rel: str, *, required: list[str], what: str) -> pd.DataFrame:
     path = project.path_of(rel)
-    if not path.is_file():
-        raise InputError(f"{what}: file {path} not found.", code="E-INPUT-NOTFOUND")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    df = io.read_table(path, what=what, dtype=str, keep_default_na=False, na_values=[""])
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError(f"{what}: column(s) {missing} not found in {path.name}; columns: "
@@ -1162,8 +1301,11 @@ def rank_premises(project: Project, *, audience: str = "partners",
     path = project.path_of(spec.premises)
     import pyogrio
 
-    available = set(pyogrio.read_info(path, layer=spec.layer)["fields"]) if path.exists() \
-        else set()
+    try:  # through io's checks; read_vector below reports what is wrong
+        src = io.check_input(path, kinds=io.VECTOR_SUFFIXES, what=what)
+        available = set(pyogrio.read_info(src, layer=spec.layer)["fields"])
+    except Exception:
+        available = set()
     cols = [c for c in cols if c in available or c == spec.id_column or c in needed]
     prem = io.read_vector(path, crs=grid.crs, layer=spec.layer, where=spec.where, columns=cols,
                           what=what)
@@ -1237,8 +1379,16 @@ def rank_premises(project: Project, *, audience: str = "partners",
     for f in spec.feature:
         if f.kind == "column":
             col = prem[f.column]
-            values[f.name] = ((col.astype(str) == f.equals).astype(float) if f.equals is not None
-                              else pd.to_numeric(col, errors="coerce"))
+            num = pd.to_numeric(col, errors="coerce")
+            text = num.isna() & col.notna() & (col.astype(str).str.strip() != "")
+            if f.equals is None and text.any():
+                raise InputError(f"{what}: column {f.column!r} ([[scoring.feature]] {f.name}) "
+                                 f"holds {int(text.sum())} values that are not numbers (first: "
+                                 f"{col[text].iloc[0]!r} at FID {col.index[text][0]}). Use "
+                                 "numbers, or equals = \"…\" to turn a text value into 1/0.",
+                                 code="E-INPUT-COLUMNTYPE")
+            values[f.name] = (col.astype(str) == f.equals).astype(float) if f.equals is not None \
+                else num
         elif f.kind == "map" and f.map == "indicator":
             values[f.name] = _indicator_at(region, omaps, f.indicator, rr, cc,
                                            where=f"[[scoring.feature]] {f.name}")
@@ -1505,12 +1655,12 @@ def register_targets(project: Project) -> dict:
 def read_outcomes_file(path: str | Path) -> pd.DataFrame:
     """An inspectors' returned plan (XLSX sheet ``Plan`` or CSV) with an outcome column."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path} not found.", code="E-INPUT-NOTFOUND")
+    what = "returned plan"
     if path.suffix.lower() == ".xlsx":
-        frame = pd.read_excel(path, sheet_name=0, dtype=str)
+        frame = io.read_table(path, what=what, kinds={".xlsx"}, sheet_name=0, dtype=str)
     else:
-        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+        frame = io.read_table(path, what=what, sep=None, engine="python", dtype=str,
+                              encoding="utf-8-sig")
     rename = {"Verblijfsobject": "premise_id", "Datum": "datum", "Uitkomst": "uitkomst",
               "Team": "team", "Verkenning": "verkenning", "Bevindingen": "bevindingen",
               "x (RD)": "x", "y (RD)": "y"}
@@ -1693,10 +1843,21 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
     return path
 
 
+def _write_each(engine, write, maps: list, *, desc: str) -> list[Path]:
+    """``write(maps)``, or ``write([m])`` per municipality on a partitioned engine."""
+    if engine is None or not engine.partitioned:
+        return write(maps)
+    progress = write.keywords.get("progress", False)
+    return [p for paths in engine.map(partial(write, progress=False), [[m] for m in maps],
+                                      desc=desc, progress=progress)
+            for p in paths]
+
+
 def run_project(project: Project, out_dir: str | Path, *, audience: str = "partners",
                 municipalities: Iterable[str] = (), capacity: int | None = None,
                 period: str | None = None, offline: bool = True, overwrite: bool = False,
-                resume: bool = False, progress: bool = False) -> tuple[list[Path], dict]:
+                resume: bool = False, progress: bool = False, engine=None
+                ) -> tuple[list[Path], dict]:
     """Every stage the project file configures, computed once and written into ``out_dir``.
 
     Opportunity maps, risk maps (incidents or a ready layer), the overlay, the HTML maps,
@@ -1706,6 +1867,10 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     With ``resume``, a municipality whose opportunity, risk and overlay files are all listed,
     unchanged, in the previous run's manifest — made from the same configuration and the
     same input files — is not written again (its files are kept and listed anew).
+
+    ``engine`` (:func:`riskmap.engine.get_engine`): with ``dask`` the measures, the density,
+    Gi* and the municipality files are made per municipality on the cluster; the outputs are
+    the same.
     """
     out_dir = Path(out_dir)
     municipalities = list(municipalities)
@@ -1724,19 +1889,22 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     if project.opportunity is not None:
         check_outputs(out_dir, codes, overwrite=overwrite)
         _, maps = opportunity_maps(project, municipalities=codes, region=region,
-                                   progress=progress)
-        written += write_opportunity([m for m in maps if m.code in todo], out_dir,
-                                     project=project, region=region, overwrite=overwrite,
-                                     progress=progress)
+                                   progress=progress, engine=engine)
+        written += _write_each(engine, partial(
+            write_opportunity, out_dir=out_dir, project=project, region=region,
+            overwrite=overwrite, progress=progress), [m for m in maps if m.code in todo],
+            desc="kaarten schrijven")
         summary["opportunity"] = len(maps)
     if project.risk is not None:
         if project.risk.layer is None:
-            surface = risk_surface(project, region, progress=progress)
+            surface = risk_surface(project, region, progress=progress, engine=engine)
             summary["risk_settings"] = surface[0].settings.as_dict()
         _, rmaps, meta = risk_maps(project, municipalities=codes, audience=audience,
                                    region=region, progress=progress, surface=surface)
-        written += write_risk([m for m in rmaps if m.code in todo], out_dir, project=project,
-                              meta=meta, overwrite=overwrite, progress=progress)
+        written += _write_each(engine, partial(
+            write_risk, out_dir=out_dir, project=project, meta=meta, overwrite=overwrite,
+            progress=progress), [m for m in rmaps if m.code in todo],
+            desc="risicokaarten schrijven")
         summary["risk"] = len(rmaps)
         if maps is not None:
             _, overlays, ometa = overlay_maps(project, municipalities=codes, audience=audience,

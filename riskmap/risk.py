@@ -10,6 +10,7 @@ picks the bandwidth, half-life and window on the training period only (rolling o
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import asdict, dataclass, field
@@ -93,17 +94,22 @@ def _weights(inc: Incidents, settings: RiskSettings) -> np.ndarray:
                                               half_life_days=settings.half_life_days)
 
 
+def density_of(x: np.ndarray, y: np.ndarray, w: np.ndarray, grid: Grid, bandwidth: float, *,
+               oversample: int = 3) -> np.ndarray:
+    """Incidents per km²: kernel density, or (``bandwidth`` 0) weighted counts per cell."""
+    if bandwidth <= 0:
+        return indicators.count(x, y, grid, values=w, statistic="sum") / grid.cell_area_km2
+    return kde_mod.kde(x, y, grid, bandwidth=bandwidth, weights=w, oversample=oversample)
+
+
 def _density(inc: Incidents, w: np.ndarray, grid: Grid, bandwidth: float, *,
              oversample: int = 3) -> np.ndarray:
-    if bandwidth <= 0:
-        return indicators.count(inc.x, inc.y, grid, values=w, statistic="sum") / \
-            grid.cell_area_km2
-    return kde_mod.kde(inc.x, inc.y, grid, bandwidth=bandwidth, weights=w,
-                       oversample=oversample)
+    return density_of(inc.x, inc.y, w, grid, bandwidth, oversample=oversample)
 
 
 def surface(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSettings,
-            fdr: bool = True) -> RiskSurface:
+            fdr: bool = True, density: np.ndarray | None = None,
+            gi_z: np.ndarray | None = None) -> RiskSurface:
     """The risk surface of ``inc`` on ``grid`` with ``settings``.
 
     Parameters
@@ -116,6 +122,9 @@ def surface(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSetti
         The study-area cells: observations for Gi* and the unit of the score.
     settings : RiskSettings
         Bandwidth, half-life, window, Gi* radius and reference date.
+    density, gi_z : ndarray, optional
+        The density and the Gi* z-scores when they were computed elsewhere (per partition,
+        :mod:`riskmap.engine`); the counts, the score and the global FDR are made here.
 
     Notes
     -----
@@ -129,11 +138,15 @@ def surface(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSetti
     w = _weights(sel, settings)
     counts = indicators.count(sel.x, sel.y, grid)
     weighted = indicators.count(sel.x, sel.y, grid, values=w, statistic="sum")
-    density = _density(sel, w, grid, settings.bandwidth_m)
+    if density is None:
+        density = _density(sel, w, grid, settings.bandwidth_m)
     top = np.max(density[mask]) if mask.any() else 0.0
     score = np.where(mask, density / top if top > 0 else 0.0, np.nan)
-    gi = hotspots.gistar(weighted, cell_size=grid.cell_size,
-                         radius_m=_gi_radius(settings, grid.cell_size), mask=mask, fdr=fdr)
+    if gi_z is None:
+        gi = hotspots.gistar(weighted, cell_size=grid.cell_size,
+                             radius_m=_gi_radius(settings, grid.cell_size), mask=mask, fdr=fdr)
+    else:
+        gi = hotspots.gistar_from_z(gi_z, fdr=fdr)
     return RiskSurface(grid=grid, mask=mask, counts=counts, weighted=weighted, density=density,
                        score=score, gi=gi, settings=settings, n_incidents=len(sel))
 
@@ -150,6 +163,7 @@ def choose_settings(
     folds: int = 2,
     tolerance: float = 0.01,
     seed: int = 0,
+    mapper=None,
 ) -> tuple[RiskSettings, pd.DataFrame]:
     """Choose bandwidth, half-life and window on ``inc`` (the training period) only.
 
@@ -159,6 +173,8 @@ def choose_settings(
     efficiency: the share of the incidents the best possible map of that size would have
     caught). Of the candidates whose mean PEI* is within ``tolerance`` (relative) of the
     best, the simplest wins (fewest of: kernel, decay, window), then the best of those.
+    ``mapper(fn, candidates)`` evaluates the candidates elsewhere (e.g. an engine's ``map``
+    on Dask); results are the same in any case.
 
     Returns
     -------
@@ -191,27 +207,10 @@ def choose_settings(
         raise InputError(f"the training period ({t0.date()} – {t1.date()}) is too short to "
                          "choose settings (at least two months are needed); give bandwidth_m "
                          "and half_life_days yourself.", code="E-RISK-TRAINING")
-    rows = []
-    for bw, hl, win in itertools.product(bandwidths, half_lives, windows):
-        peis = []
-        for o in origins:
-            st = RiskSettings(bandwidth_m=bw, half_life_days=hl, window_days=win,
-                              reference=o.isoformat())
-            sel = _window(inc, st)
-            test = inc.select(start=o, end=o + pd.Timedelta(days=horizon))
-            if len(sel) == 0 or len(test) == 0:
-                peis.append(np.nan)
-                continue
-            # binning at the cell size is ample to rank candidates (field notes: 0.2 % error)
-            dens = _density(sel, _weights(sel, st), grid, bw, oversample=1)
-            tc = indicators.count(test.x, test.y, grid)
-            res = evaluate.evaluate(dens, tc, mask=mask, shares=(area_share,), seed=seed)
-            peis.append(res[f"{area_share:.2f}"]["pei"])
-        complexity = (bw > 0) + (hl is not None) + (win is not None)
-        rows.append({"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
-                     **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},
-                     "pei_mean": float(np.nanmean(peis)) if np.isfinite(peis).any()
-                     else np.nan, "complexity": complexity})
+    candidates = list(itertools.product(bandwidths, half_lives, windows))
+    fn = functools.partial(_candidate, inc=inc, grid=grid, mask=mask, origins=origins,
+                           horizon=horizon, area_share=area_share, seed=seed)
+    rows = mapper(fn, candidates) if mapper is not None else [fn(c) for c in candidates]
     table = pd.DataFrame(rows).sort_values(["pei_mean", "complexity"], ascending=[False, True],
                                            kind="stable").reset_index(drop=True)
     # parsimony: the simplest candidate within `tolerance` of the best (cf. the one-standard-
@@ -229,6 +228,31 @@ def choose_settings(
                             half_life_days=_opt(best["half_life_days"]),
                             window_days=_opt(best["window_days"]), reference=end.isoformat())
     return settings, table
+
+
+def _candidate(cand, *, inc: Incidents, grid: Grid, mask: np.ndarray, origins: list,
+               horizon: int, area_share: float, seed: int) -> dict:
+    """PEI* of one candidate setting at every origin (one row of the choice table)."""
+    bw, hl, win = cand
+    peis = []
+    for o in origins:
+        st = RiskSettings(bandwidth_m=bw, half_life_days=hl, window_days=win,
+                          reference=o.isoformat())
+        sel = _window(inc, st)
+        test = inc.select(start=o, end=o + pd.Timedelta(days=horizon))
+        if len(sel) == 0 or len(test) == 0:
+            peis.append(np.nan)
+            continue
+        # binning at the cell size is ample to rank candidates (field notes: 0.2 % error)
+        dens = _density(sel, _weights(sel, st), grid, bw, oversample=1)
+        tc = indicators.count(test.x, test.y, grid)
+        res = evaluate.evaluate(dens, tc, mask=mask, shares=(area_share,), seed=seed)
+        peis.append(res[f"{area_share:.2f}"]["pei"])
+    complexity = (bw > 0) + (hl is not None) + (win is not None)
+    return {"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
+            **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},
+            "pei_mean": float(np.nanmean(peis)) if np.isfinite(peis).any() else np.nan,
+            "complexity": complexity}
 
 
 def support(inc: Incidents, grid: Grid, *, radius_m: float) -> np.ndarray:

@@ -23,10 +23,23 @@ from riskmap.cli.validate import validate
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output on stderr.")
+@click.option("--allow-network", is_flag=True,
+              help="Read inputs from http(s)://, s3:// and /vsi… paths (refused by default).")
 @click.version_option(package_name="riskmap")
-def main(verbose: int) -> None:
-    """riskmap: opportunity and risk maps for Dutch public safety (ondermijning)."""
+@click.pass_context
+def main(ctx: click.Context, verbose: int, allow_network: bool) -> None:
+    """riskmap: opportunity and risk maps for Dutch public safety (ondermijning).
+
+    Inputs are capped in size, features and archive contents; change the caps with the
+    environment variables RISKMAP_MAX_FILE_MB, RISKMAP_MAX_FEATURES,
+    RISKMAP_MAX_ARCHIVE_ENTRIES, RISKMAP_MAX_UNCOMPRESSED_MB, RISKMAP_MAX_COMPRESSION_RATIO
+    and RISKMAP_MAX_RASTER_CELLS.
+    """
     setup_logging(verbose)
+    if allow_network:
+        from riskmap import io  # only then: keeps `riskmap --help` fast
+
+        ctx.with_resource(io.use_limits(allow_network=True))
 
 
 main.add_command(opportunity)

@@ -22,17 +22,31 @@ from riskmap.cli import options
 @click.option("--resume", is_flag=True,
               help="Keep the municipalities whose files of the previous run (MANIFEST.json) "
                    "are intact and made from the same configuration and inputs.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True,
+              help="local: everything in this process. dask: partitioned by municipality on a "
+                   "Dask cluster (same outputs).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="With --engine dask: a running Dask scheduler (tcp://host:8786) instead "
+                   "of a local cluster.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="With --engine dask and no --scheduler: local worker processes "
+                   "(default: one per core).")
 @options.progress_opt
 @options.friendly_errors
 def run(project, municipalities, out, audience, capacity, period, overwrite, resume,
-        progress) -> None:
+        engine, scheduler, workers, progress) -> None:
     """Run every configured stage into OUT; MANIFEST.json (SHA-256 of every file) comes last."""
     from riskmap import config, pipeline
+    from riskmap.engine import get_engine
 
     proj = config.load_project(project)
-    files, summary = pipeline.run_project(proj, out, audience=audience,
-                                          municipalities=municipalities, capacity=capacity,
-                                          period=period, overwrite=overwrite,
-                                          resume=resume, progress=progress)
+    with get_engine(engine, scheduler=scheduler, workers=workers) as eng:
+        files, summary = pipeline.run_project(proj, out, audience=audience,
+                                              municipalities=municipalities,
+                                              capacity=capacity, period=period,
+                                              overwrite=overwrite, resume=resume,
+                                              progress=progress, engine=eng)
+    summary["engine"] = engine
     click.echo(json.dumps(summary, indent=1, ensure_ascii=False, default=str))
     click.echo(f"{len(files)} files written; {files[-1]}")

@@ -1,0 +1,172 @@
+"""Where the heavy work runs: in this process, or partitioned by municipality on Dask.
+
+``riskmap run --engine dask`` cuts the region into one partition per municipality: the
+municipality's window of the region grid (:meth:`riskmap.grid.Region.window`). A partition
+
+* reads every source with the extent of its window widened by what the indicator must see
+  (``pad_m``: the distance cap, the density radius) and measures it on the window;
+* computes the kernel density of the incidents that reach the window (the kernel is cut at
+  five bandwidths, so the window needs no more), and the Gi* z-scores on the window widened
+  by the Gi* distance band (the halo), with the mean, standard deviation and number of cells
+  of the whole region passed in;
+* writes its municipality's files.
+
+What must see the whole region stays with the caller: the choice of the risk settings
+(rolling-origin back-test), the scale of ``normalise = "region"``, the density's maximum (the
+score), the false-discovery-rate correction of Gi*, the emerging hot spots, the ranking and
+the plan. Because every cell is computed from the same numbers in the same order, the
+partitioned run equals the single-process run (tests/test_engine.py compares every output).
+
+The engine is an object with ``map(fn, items)``: :class:`LocalEngine` calls ``fn`` in this
+process, :class:`DaskEngine` on a ``distributed`` cluster — a local one (one single-threaded
+worker process per core) unless a scheduler address is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from riskmap.errors import ConfigError
+from riskmap.grid import Region
+
+__all__ = ["DaskEngine", "LocalEngine", "Partition", "get_engine", "partitions"]
+
+ENGINES = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One municipality's window of the region grid (``array[rows, cols]``)."""
+
+    code: str
+    rows: slice
+    cols: slice
+
+    def widened(self, n: int, shape: tuple[int, int]) -> tuple[slice, slice]:
+        """The window widened by ``n`` cells on every side, clipped to ``shape``."""
+        return (slice(max(self.rows.start - n, 0), min(self.rows.stop + n, shape[0])),
+                slice(max(self.cols.start - n, 0), min(self.cols.stop + n, shape[1])))
+
+
+def partitions(region: Region, codes: Iterable[str] | None = None) -> list[Partition]:
+    """One partition per municipality (all of the region by default)."""
+    out = []
+    for code in codes or region.codes:
+        rows, cols = region.window(code)
+        out.append(Partition(code=code, rows=rows, cols=cols))
+    return out
+
+
+class LocalEngine:
+    """Everything in this process: in one piece, or (``partitioned=True``) one municipality at
+    a time like :class:`DaskEngine` (for debugging and tests without a cluster)."""
+
+    name = "local"
+
+    def __init__(self, *, partitioned: bool = False) -> None:
+        self.partitioned = partitioned
+
+    def map(self, fn: Callable, items: Sequence, *, desc: str = "",
+            progress: bool = False) -> list:
+        """``[fn(item) for item in items]`` with a progress bar."""
+        return [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class DaskEngine:
+    """Partitions on a Dask ``distributed`` cluster.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``). Default: start a
+        ``LocalCluster`` of single-threaded worker processes and stop it on :meth:`close`.
+    workers : int, optional
+        Number of local worker processes (default: the number of cores).
+    timeout : float, default=20
+        Seconds to wait for the scheduler at ``scheduler``.
+    """
+
+    name = "dask"
+    partitioned = True
+
+    def __init__(self, scheduler: str | None = None, *, workers: int | None = None,
+                 timeout: float = 20.0) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover (a dependency)
+            raise ConfigError("--engine dask needs the distributed package: "
+                              "pip install 'dask[distributed]'.", code="E-ENGINE") from exc
+        self._cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout=f"{timeout}s")
+            except OSError as exc:
+                raise ConfigError(f"no Dask scheduler answers at {scheduler!r} ({exc}). Start "
+                                  "one (dask scheduler) or leave out --scheduler to use a local "
+                                  "cluster.", code="E-ENGINE-SCHEDULER") from None
+        else:
+            n = workers or os.cpu_count() or 1
+            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                         dashboard_address=None, silence_logs=40)
+            self.client = Client(self._cluster)
+
+    def map(self, fn: Callable, items: Sequence, *, desc: str = "",
+            progress: bool = False) -> list:
+        """``fn`` over ``items`` on the cluster, results in the order of ``items``.
+
+        The first error of a partition is raised here (a :class:`~riskmap.errors.RiskmapError`
+        keeps its code and message across the process boundary).
+        """
+        from distributed import as_completed
+
+        if not items:
+            return []
+        futures = self.client.map(fn, list(items), pure=False)
+        bar = tqdm(total=len(futures), desc=desc, disable=not progress)
+        try:
+            for fut in as_completed(futures):
+                if fut.status == "error":
+                    fut.result()  # raises the partition's error
+                bar.update(1)
+        finally:
+            bar.close()
+        return self.client.gather(futures)
+
+    def close(self) -> None:
+        """Disconnect; stop the local cluster if this engine started it."""
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def __enter__(self) -> DaskEngine:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def get_engine(name: str = "local", *, scheduler: str | None = None,
+               workers: int | None = None) -> LocalEngine | DaskEngine:
+    """The engine called ``name`` (``local`` or ``dask``)."""
+    if name == "local":
+        if scheduler:
+            raise ConfigError("--scheduler needs --engine dask.", code="E-ENGINE")
+        return LocalEngine()
+    if name == "dask":
+        return DaskEngine(scheduler, workers=workers)
+    raise ConfigError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}.",
+                      code="E-ENGINE")

@@ -1,0 +1,180 @@
+"""The partitioned engine (one municipality at a time, on Dask) equals the single-process run."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+from openpyxl import load_workbook
+
+from riskmap import config, hotspots, pipeline
+from riskmap.engine import DaskEngine, LocalEngine, get_engine, partitions
+from riskmap.errors import ConfigError, InputError, RiskmapError
+
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:\+00:00|Z)?")
+_IDS = re.compile(r"[0-9a-f]{32}")
+
+
+def _text(path) -> str:
+    """Text of an output without what may differ between two runs: time stamps, element ids."""
+    return _IDS.sub("ID", _STAMP.sub("T", path.read_text(encoding="utf-8-sig")))
+
+
+def assert_same_outputs(a, b):
+    """Every file of run ``a`` equals the same file of run ``b`` (data, not time stamps)."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    for rel in files_a:
+        pa, pb = a / rel, b / rel
+        suffix = pa.suffix
+        if suffix == ".tif":
+            with rasterio.open(pa) as x, rasterio.open(pb) as y:
+                np.testing.assert_array_equal(x.read(), y.read(), err_msg=str(rel))
+                assert x.transform == y.transform and x.crs == y.crs
+                tx, ty = x.tags(), y.tags()
+                tx.pop("RISKMAP_CREATED", None)
+                ty.pop("RISKMAP_CREATED", None)
+                assert tx == ty, rel
+        elif suffix == ".gpkg":
+            layers = [name for name, _ in pyogrio.list_layers(pa)]
+            assert layers == [name for name, _ in pyogrio.list_layers(pb)]
+            for layer in layers:
+                if layer == "layer_styles":
+                    continue
+                pd.testing.assert_frame_equal(gpd.read_file(pa, layer=layer),
+                                              gpd.read_file(pb, layer=layer), obj=f"{rel}:{layer}")
+        elif suffix == ".xlsx":
+            wa, wb = load_workbook(pa), load_workbook(pb)
+            assert wa.sheetnames == wb.sheetnames
+            for name in wa.sheetnames:
+                va = [[_STAMP.sub("T", str(c)) for c in r] for r in wa[name].iter_rows(
+                    values_only=True)]
+                vb = [[_STAMP.sub("T", str(c)) for c in r] for r in wb[name].iter_rows(
+                    values_only=True)]
+                assert va == vb, f"{rel}:{name}"
+        elif suffix in (".html", ".csv", ".json", ".md", ".txt"):
+            if rel.name == "MANIFEST.json":
+                ma, mb = json.loads(pa.read_text()), json.loads(pb.read_text())
+                assert set(ma["files"]) == set(mb["files"])
+                continue
+            assert _text(pa) == _text(pb), rel
+        else:  # PNG quick-looks and the rest: bytes
+            assert pa.read_bytes() == pb.read_bytes(), rel
+
+
+@pytest.fixture
+def project(scoring_project):
+    return config.load_project(scoring_project)
+
+
+def test_partitions_are_the_municipality_windows(project):
+    region = pipeline.load_region(project)
+    parts = partitions(region)
+    assert [p.code for p in parts] == region.codes
+    for p in parts:
+        assert (p.rows, p.cols) == region.window(p.code)
+        rows, cols = p.widened(3, region.grid.shape)
+        assert rows.start == max(p.rows.start - 3, 0) and cols.stop == min(
+            p.cols.stop + 3, region.grid.width)
+
+
+def test_partitioned_measures_equal_the_region_measures(project):
+    region = pipeline.load_region(project)
+    whole = pipeline.compute_measures(project, region)
+    parts = pipeline.compute_measures(project, region, engine=LocalEngine(partitioned=True))
+    cells = region.labels >= 0
+    for theme, arrays in whole.items():
+        for name, arr in arrays.items():
+            for code in region.codes:  # every municipality's cells, as its map uses them
+                rows, cols = region.window(code)
+                mask = region.mask(code)
+                np.testing.assert_array_equal(parts[theme][name][rows, cols][mask],
+                                              arr[rows, cols][mask], err_msg=name)
+            assert np.isfinite(parts[theme][name][cells]).sum() == np.isfinite(
+                arr[cells]).sum()
+
+
+def test_partitioned_risk_surface_equals_the_region_surface(project):
+    region = pipeline.load_region(project)
+    surf, _ = pipeline.risk_surface(project, region)
+    psurf, _ = pipeline.risk_surface(project, region, engine=LocalEngine(partitioned=True))
+    covered = np.zeros(region.grid.shape, dtype=bool)
+    for p in partitions(region):
+        covered[p.rows, p.cols] = True
+    np.testing.assert_array_equal(psurf.density[covered], surf.density[covered])
+    np.testing.assert_array_equal(psurf.score, surf.score)
+    np.testing.assert_array_equal(psurf.gi.z, surf.gi.z)
+    np.testing.assert_array_equal(psurf.gi.bin, surf.gi.bin)
+    assert np.isnan(psurf.density[~covered]).all()
+
+
+def test_gistar_window_with_global_moments_equals_esda_lattice(rng=None):
+    """A window of a lattice, widened by the band, gives the whole lattice's z in its core."""
+    rng = np.random.default_rng(7)
+    x = rng.poisson(1.0, (60, 70)).astype(float)
+    x[20:25, 30:36] += 6
+    mask = np.ones_like(x, dtype=bool)
+    mask[:5, :8] = False
+    whole = hotspots.gistar(x, cell_size=100, radius_m=300, mask=mask)
+    moments = hotspots.gistar_moments(x, mask=mask)
+    rows, cols = slice(12, 40), slice(20, 55)  # core; band = 3 cells
+    wide = slice(9, 43), slice(17, 58)
+    z = hotspots.gistar_partition(x[wide], mask=mask[wide], cell_size=100, radius_m=300,
+                                  moments=moments, max_half=(59, 69))
+    np.testing.assert_allclose(z[3:-3, 3:-3], whole.z[rows, cols], rtol=0, atol=1e-12)
+    # without the halo the edge cells lose neighbours and differ
+    z0 = hotspots.gistar_partition(x[rows, cols], mask=mask[rows, cols], cell_size=100,
+                                   radius_m=300, moments=moments, max_half=(59, 69))
+    assert not np.allclose(z0, whole.z[rows, cols])
+    with pytest.raises(InputError) as e:
+        hotspots.gistar_moments(np.ones((5, 5)))
+    assert e.value.code == "E-HOTSPOT-CONSTANT"
+
+
+def test_get_engine_refuses_bad_choices():
+    with pytest.raises(ConfigError):
+        get_engine("spark")
+    with pytest.raises(ConfigError):
+        get_engine("local", scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ConfigError) as e:
+        DaskEngine("tcp://127.0.0.1:9", timeout=1)
+    assert e.value.code == "E-ENGINE-SCHEDULER" and "tcp://127.0.0.1:9" in str(e.value)
+
+
+def test_errors_keep_their_code_across_processes():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(InputError("kapot", code="E-INPUT-X")))
+    assert isinstance(err, InputError) and err.code == "E-INPUT-X" and str(err) == "kapot"
+    assert isinstance(err, RiskmapError)
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_dask_run_equals_single_process_run(project, tmp_path):
+    one = tmp_path / "local"
+    pipeline.run_project(project, one, capacity=6, period="2022-Q1")
+    two = tmp_path / "dask"
+    with DaskEngine(workers=2) as eng:
+        assert len(eng.client.scheduler_info()["workers"]) == 2
+        _, summary = pipeline.run_project(project, two, capacity=6, period="2022-Q1",
+                                          engine=eng)
+    assert summary["municipalities"] == 2
+    assert_same_outputs(one, two)
+
+
+def test_cli_engine_options(scoring_project, tmp_path):
+    from conftest import invoke
+
+    res = invoke("run", str(scoring_project), "--out", str(tmp_path / "x"),
+                 "--scheduler", "tcp://127.0.0.1:9", "--no-progress")
+    assert res.exit_code == 2
+    assert "E-ENGINE" in res.output and "--engine dask" in res.output
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "x").exists()
