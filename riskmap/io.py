@@ -720,7 +720,7 @@ def write_gpkg(
     GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled.
     """
     layers = gdf if isinstance(gdf, dict) else {layer: gdf}
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, _sqlite_unsynced():
         for name, frame in layers.items():
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=tmp.exists(),
                                     layer_metadata=metadata or None)
@@ -730,12 +730,32 @@ def write_gpkg(
     return Path(path)
 
 
+@contextlib.contextmanager
+def _sqlite_unsynced():
+    """GDAL writes GeoPackages without an fsync per transaction (``OGR_SQLITE_SYNCHRONOUS``).
+
+    The file is a temporary one that :func:`atomic_path` renames when it is complete, so a
+    killed process never leaves a half-written GeoPackage either way; the per-commit fsyncs
+    cost ~50 ms per file (~10 s of a region run at 100 m, BENCHMARKS.md). What they bought: a
+    file whose content reached the disk before the rename. After a crash of the machine (not
+    of the process) just after a run, a file can be damaged; ``MANIFEST.json``'s SHA-256
+    tells (``riskmap run --resume`` then writes that municipality again).
+    """
+    old = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": old})
+
+
 def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str, str], *,
                   stamp: str) -> None:
     import sqlite3
 
     con = sqlite3.connect(path)
     try:
+        con.execute("PRAGMA synchronous = OFF")  # a temporary file, see _sqlite_unsynced
         con.execute(
             "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
