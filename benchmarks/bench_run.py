@@ -183,6 +183,12 @@ def bench_region(args) -> None:
 
     project = ensure_data(args.scale)
     rows = []
+    result = {"machine": machine(), "scale": args.scale, "rows": rows,
+              "command": "python benchmarks/bench_run.py region " + " ".join(sys.argv[2:])}
+
+    def save() -> None:  # after every measurement: an interrupted run keeps what it measured
+        (RESULTS / "run_region.json").write_text(json.dumps(result, indent=1))
+
     for size in args.sizes:
         proj = project_with_cell_size(project, size)
         out = RESULTS / f"out_region_{size:g}m"
@@ -191,16 +197,15 @@ def bench_region(args) -> None:
             print(f"{size:g} m run: {run['seconds']:.1f} s, {run['peak_mb']:.0f} MB",
                   file=sys.stderr)
             separate = {}
+            rows.append({"cell_size": size, "repeat": rep, "run": run, "separate": separate})
+            save()
             for cmd, extra in SEPARATE:
                 separate[cmd] = measure(
                     [PY, "-m", "riskmap", cmd, str(proj), "--out", str(out / "separate"),
                      "--overwrite", "--no-progress", *extra],
                     env={"PYTHONPATH": str(ROOT)}, log=RESULTS / f"log_region_{cmd}.txt")
                 print(f"{size:g} m {cmd}: {separate[cmd]['seconds']:.1f} s", file=sys.stderr)
-            rows.append({"cell_size": size, "repeat": rep, "run": run, "separate": separate})
-    result = {"machine": machine(), "scale": args.scale, "rows": rows,
-              "command": "python benchmarks/bench_run.py region " + " ".join(sys.argv[2:])}
-    (RESULTS / "run_region.json").write_text(json.dumps(result, indent=1))
+                save()
 
 
 def bench_country(args) -> None:
@@ -259,6 +264,12 @@ def _stage_cells(stages: dict, names: list[str]) -> str:
     return " | ".join(f"{stages[n]:.1f}" if n in stages else "–" for n in names)
 
 
+def _load_txt(r: dict) -> str:
+    if r.get("load_before") is None:
+        return r.get("load_note", "–")
+    return f"{r['load_before']:.1f} → {r['load_after']:.1f}"
+
+
 def report() -> str:
     lines = []
     reg_file = RESULTS / "run_region.json"
@@ -284,13 +295,15 @@ def report() -> str:
             run, sep = r["run"], r["separate"]
             goal = 20 if r["cell_size"] >= 100 else 45
             ok = run["seconds"] <= goal and run["peak_mb"] <= 4096
+            complete = all(c in sep for c, _ in SEPARATE)
             sep_sum = sum(s["seconds"] for s in sep.values())
+            ratio = (f"{sep_sum:.1f} s | **{run['seconds'] / sep_sum:.2f}**" if complete else
+                     f"not measured ({', '.join(sep) or 'none'} only) | –")
             lines.append(
                 f"| {r['cell_size']:g} m | **{run['seconds']:.1f} s** | "
-                f"{run['peak_mb']:,.0f} MB | {'yes' if ok else 'no'} (≤ {goal} s) | "
+                f"{run['peak_mb']:,.0f} MB | {'yes' if ok else 'no'} (≤ {goal} s, ≤ 4 GB) | "
                 + _stage_cells(run["stages"], names)
-                + f" | {sep_sum:.1f} s | **{run['seconds'] / sep_sum:.2f}** | "
-                f"{run['load_before']:.1f} → {run['load_after']:.1f} |")
+                + f" | {ratio} | {_load_txt(run)} |")
         lines += ["", "Stage columns: seconds inside `riskmap run` (compute and writing, "
                   "timed around the pipeline functions; `region` is reading the "
                   "municipalities and building the grid, the rest up to the total is start-up "
@@ -299,9 +312,12 @@ def report() -> str:
                   "| --- | " + " | ".join("---" for _ in SEPARATE) + " | --- |"]
         for r in reg["rows"]:
             sep = r["separate"]
+            peaks = [s["peak_mb"] for s in sep.values() if s.get("peak_mb")]
             lines.append(f"| {r['cell_size']:g} m | " + " | ".join(
-                f"{sep[c]['seconds']:.1f} s" for c, _ in SEPARATE)
-                + f" | {max(s['peak_mb'] for s in sep.values()):,.0f} MB |")
+                f"{sep[c]['seconds']:.1f} s" if c in sep else "–" for c, _ in SEPARATE)
+                + (f" | {max(peaks):,.0f} MB |" if peaks else " | – |"))
+        if reg.get("note"):
+            lines += ["", reg["note"]]
     c_file = RESULTS / "run_country.json"
     if c_file.exists():
         c = json.loads(c_file.read_text())
@@ -326,8 +342,10 @@ def report() -> str:
             f"{run['peak_mb'] / 1024:,.1f} GB | "
             f"{'yes' if run['seconds'] <= 600 and run['peak_mb'] <= 12 * 1024 else 'no'} | "
             + _stage_cells(run["stages"], names)
-            + f" | {run['load_before']:.1f} → {run['load_after']:.1f} |",
+            + f" | {_load_txt(run)} |",
         ]
+        if c.get("note"):
+            lines += ["", c["note"]]
     p_file = RESULTS / "run_profile.json"
     if p_file.exists():
         p = json.loads(p_file.read_text())

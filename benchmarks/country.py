@@ -379,9 +379,36 @@ def _measures_once():
         pipeline.compute_measures = real
 
 
+def copy_layer_sets(out: Path, *, repair: bool = True) -> list[Path]:
+    """Copy the demo's layer sets to ``out/layers``; with ``repair`` every GeoPackage source
+    gets ``repair = true``.
+
+    Why: a read limited to an extent (every municipality's partition with ``--engine dask``)
+    makes riskmap look for features without geometry in the *whole* layer
+    (``riskmap.io._null_fids``), a full scan of the 10 M-row ``verblijfsobject`` layer: ~2 s
+    per read against ~0.1 s for the read itself, five reads of ``bag.gpkg`` per partition.
+    ``repair = true`` skips that scan (and would drop null and repair invalid geometries,
+    which the generator does not make: the outputs are the same). See BENCHMARKS.md.
+    """
+    import re
+
+    from riskmap import demo
+
+    (out / "layers").mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in sorted(demo.LAYERS_DIR.glob("*.toml")):
+        text = f.read_text(encoding="utf-8")
+        if repair:
+            text = re.sub(r'(source = \{ file = "[^"]+\.gpkg"[^}\n]*?) \}', r"\1, repair = true }",
+                          text)
+        (out / "layers" / f.name).write_text(text, encoding="utf-8")
+        written.append(out / "layers" / f.name)
+    return written
+
+
 def make_country(out: str | Path, *, premises: int = 10_000_000, municipalities: int = 342,
                  seed: int = 0, workers: int = 2, incident_cell: float = 500.0,
-                 cell_size: float = 100.0, log=print) -> Path:
+                 cell_size: float = 100.0, repair: bool = True, log=print) -> Path:
     """Write the synthetic country under ``out``; return the project file."""
     import rasterio
 
@@ -484,9 +511,7 @@ def make_country(out: str | Path, *, premises: int = 10_000_000, municipalities:
                         MIMICS="VIIRS DNB night-time lights")
     log(f"night lights in {time.perf_counter() - t:.1f} s")
     # layer sets, project file; incidents and scoring from the country's own opportunity
-    (out / "layers").mkdir(exist_ok=True)
-    for f in sorted(demo.LAYERS_DIR.glob("*.toml")):
-        shutil.copyfile(f, out / "layers" / f.name)
+    copy_layer_sets(out, repair=repair)
     project = out / "project.toml"
     scoring = demo.SCORING_TOML.replace("data/demo/", "data/country/")
     text = PROJECT_TOML.format(n=len(gm), premises=premises, cell_size=cell_size) + scoring
@@ -548,11 +573,15 @@ def main() -> None:
     mk.add_argument("--cell-size", type=float, default=100.0,
                     help="cell size written into project.toml")
     mk.add_argument("--overwrite", action="store_true")
+    mk.add_argument("--strict-sources", action="store_true",
+                    help="copy the layer sets verbatim (without repair = true, see "
+                         "copy_layer_sets)")
     args = ap.parse_args()
     if args.out.exists() and any(args.out.iterdir()) and not args.overwrite:
         sys.exit(f"{args.out} is not empty; add --overwrite to replace it")
     make_country(args.out, premises=args.premises, municipalities=args.municipalities,
                  seed=args.seed, workers=args.workers, cell_size=args.cell_size,
+                 repair=not args.strict_sources,
                  log=lambda m: print(m, file=sys.stderr))
 
 
