@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import shutil
 import sys
 import time
@@ -79,11 +80,14 @@ FULL_PREMISES = 10_000_000      # --premises at which the generator runs at scal
 OTHER_PER_SCALE = 200_000       # estate premises and farm objects at scale 1 (measured ~170 k)
 MARGIN = 0.03                   # towns are sized this much too large, then trimmed
 INCIDENTS_PER_KM2 = 0.75        # the region's demo: 2,400 on ~3,250 km²
+MAX_FILE_MB = 8192              # RISKMAP_MAX_FILE_MB for reading the country (default 2048)
 
 PROJECT_TOML = """\
 # riskmap benchmark country — written by `python benchmarks/country.py make`. Paths are
 # relative to this file. Province outlines are real (CBS 2021, see data/SOURCES.md); the
 # municipalities and every source under data/country/ are SYNTHETIC (data/country/SOURCES.md).
+# data/country/bag.gpkg is larger than riskmap's default input cap of 2 GB: run with
+# RISKMAP_MAX_FILE_MB=8192 (benchmarks/bench_run.py country sets it).
 
 [project]
 name = "riskmap benchmark: synthetic country ({n} municipalities, {premises:,} premises)"
@@ -257,7 +261,7 @@ def forest_zones(gm: gpd.GeoDataFrame, *, seed: int) -> list:
     """Two to five forest and heath zones per province, at random places inside it."""
     rng = np.random.default_rng([seed, 98])
     zones = []
-    for name, part in gm.dissolve("provincie").geometry.items():
+    for part in gm.dissolve("provincie").geometry.values:
         k = int(rng.integers(2, 6))
         a = datasets._sample_in(part, k, rng)
         ang = rng.uniform(0, np.pi, k)
@@ -266,7 +270,6 @@ def forest_zones(gm: gpd.GeoDataFrame, *, seed: int) -> list:
             b = a[i] + length[i] * np.array([np.cos(ang[i]), np.sin(ang[i])])
             zones.append(([tuple(a[i]), tuple(b)], 2000.0, int(length[i] // 250),
                           (300.0, 1200.0), (0.3, 0.3, 0.3, 0.1)))
-        del name
     return zones
 
 
@@ -431,13 +434,12 @@ def make_country(out: str | Path, *, premises: int = 10_000_000, municipalities:
     info = _infos(gm, scale, premises)
     mw, fz = motorways(gm, seed=seed), forest_zones(gm, seed=seed)
     jobs = []
-    for p, (name, part) in enumerate(gm.groupby("provincie", sort=True)):
+    for p, (_, part) in enumerate(gm.groupby("provincie", sort=True)):
         idx = part.index.to_numpy()
         sub = tmp / f"p{p:02d}"
         sub.mkdir(exist_ok=True)
         jobs.append((part.reset_index(drop=True), [info[i] for i in idx],
                      seed * 100 + p, scale, mw, fz, sub))
-        del name
     # largest provinces first, so the two workers finish together
     jobs.sort(key=lambda j: -sum(i.inhabitants for i in j[1]))
     t = time.perf_counter()
@@ -519,6 +521,8 @@ def make_country(out: str | Path, *, premises: int = 10_000_000, municipalities:
                                            cell_size=incident_cell) + scoring, encoding="utf-8")
     t = time.perf_counter()
     n_inc = max(200, int(round(INCIDENTS_PER_KM2 * gm.area.sum() / 1e6)))
+    # the country's bag.gpkg (~3.7 GB at 10 M premises) is above riskmap's default input cap
+    os.environ.setdefault("RISKMAP_MAX_FILE_MB", str(MAX_FILE_MB))
     with _measures_once():  # both read every source for the same coarse opportunity surface
         demo.make_demo_incidents(project, folder / "politie_incidenten.csv", seed=seed,
                                  n=n_inc)
