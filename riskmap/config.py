@@ -396,10 +396,13 @@ class RegisterSpec(_Strict):
 
 
 class ProjectMeta(_Strict):
-    """The optional ``[project]`` table: name and legal basis, carried into provenance."""
+    """The optional ``[project]`` table: name and legal basis, carried into provenance;
+    the responsible organisation and a contact, named by ``riskmap explain``."""
 
     name: str = "riskmap"
     legal_basis: str = ""
+    organisation: str = ""
+    contact: str = ""
 
 
 class Project(_Strict):

@@ -1580,11 +1580,10 @@ def _select(gm: gpd.GeoDataFrame, municipalities) -> gpd.GeoDataFrame:
     return gm[found].reset_index(drop=True)
 
 
-def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-    import pyogrio
+def _write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
+    from riskmap import io  # atomic, and dated by the run's clock: same seed, same bytes
 
-    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG",
-                            layer_metadata=SYNTHETIC_METADATA, use_arrow=True)
+    io.write_gpkg(path, layers, metadata=SYNTHETIC_METADATA, use_arrow=True)
 
 
 def _sources_md(*, seed: int, scale: float, codes: list[str], counts: dict[str, int]) -> str:
@@ -1753,17 +1752,17 @@ def make_demo_data(
     files = {"bag": "bag.gpkg", "nwb": "nwb_wegen.gpkg", "ibis": "ibis_bedrijventerreinen.gpkg",
              "top10nl": "top10nl.gpkg", "dumpingen": "drugsafval_dumpingen.gpkg"}
     paths = {key: out / name for key, name in files.items()}
-    for p in paths.values():
-        p.unlink(missing_ok=True)
-    for (key, layer), frame in layers.items():
-        _write_layer(frame, paths[key], layer)
+    for key, path in paths.items():
+        _write_layers(path, {layer: frame for (k, layer), frame in layers.items() if k == key})
     rad, transform = g.night_lights(vbo)
     paths["nachtlicht"] = out / "nachtlicht.tif"
     profile = {"driver": "GTiff", "width": rad.shape[1], "height": rad.shape[0], "count": 1,
                "dtype": "float32", "crs": "EPSG:4326", "transform": transform,
                "nodata": -9999.0, "compress": "deflate", "tiled": True, "blockxsize": 256,
                "blockysize": 256}
-    with rasterio.open(paths["nachtlicht"], "w", **profile) as dst:
+    from riskmap import io
+
+    with io.atomic_path(paths["nachtlicht"]) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(rad, 1)
         dst.update_tags(**SYNTHETIC_METADATA, UNITS="nW/cm2/sr (synthetic)",
                         MIMICS="VIIRS DNB night-time lights")
@@ -1771,7 +1770,7 @@ def make_demo_data(
     counts = {f"{files[key]}:{layer}": len(frame) for (key, layer), frame in layers.items()}
     counts["nachtlicht.tif (pixels)"] = int(rad.size)
     paths["sources"] = out / "SOURCES.md"
-    paths["sources"].write_text(_sources_md(seed=int(seed), scale=float(scale),
-                                            codes=list(gm["statcode"]), counts=counts),
-                                encoding="utf-8")
+    with io.atomic_path(paths["sources"]) as tmp:
+        tmp.write_text(_sources_md(seed=int(seed), scale=float(scale),
+                                   codes=list(gm["statcode"]), counts=counts), encoding="utf-8")
     return paths

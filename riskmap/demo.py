@@ -61,24 +61,33 @@ def write_demo_project(out: str | Path, *, scale: float = 0.1, seed: int = 2021)
     The synthetic data always cover all 39 municipalities, so that a map of one of them sees
     its surroundings (a motorway exit across the border) and does not depend on a selection.
     """
+    from riskmap import io
+
+    def copy(src: Path, dst: Path) -> None:
+        with io.atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+
     out = Path(out)
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
     for name in datasets.available():
-        shutil.copyfile(datasets.get_path(name), data / datasets.get_path(name).name)
-    shutil.copyfile(datasets.DATA_DIR / "SOURCES.md", data / "SOURCES.md")
+        copy(datasets.get_path(name), data / datasets.get_path(name).name)
+    copy(datasets.DATA_DIR / "SOURCES.md", data / "SOURCES.md")
     # always the whole region: the data around a selected municipality (the motorway exit
     # just across the border) must be there, and a selection must not change the data
     datasets.make_demo_data(data / "demo", seed=seed, scale=scale)
     (out / "layers").mkdir(exist_ok=True)
     for f in sorted(LAYERS_DIR.glob("*.toml")):
-        shutil.copyfile(f, out / "layers" / f.name)
+        copy(f, out / "layers" / f.name)
     project = out / "project.toml"
-    project.write_text(PROJECT_TOML + SCORING_TOML + REGISTER_TOML, encoding="utf-8")
+    with io.atomic_path(project) as tmp:
+        tmp.write_text(PROJECT_TOML + SCORING_TOML + REGISTER_TOML, encoding="utf-8")
     make_demo_incidents(project, data / "demo" / "politie_incidenten.csv", seed=seed)
     make_demo_scoring(project, data / "demo", seed=seed)
-    with open(data / "demo" / "SOURCES.md", "a", encoding="utf-8") as f:
-        f.write(INCIDENTS_NOTE + SCORING_NOTE)
+    sources = data / "demo" / "SOURCES.md"
+    text = sources.read_text(encoding="utf-8") + INCIDENTS_NOTE + SCORING_NOTE
+    with io.atomic_path(sources) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return project
 
 
@@ -222,6 +231,9 @@ def write_demo_report(out: str | Path, ranking, plan, *, project) -> Path:
 
     truth = set(pd.read_csv(project.data_dir / "grondwaarheid.csv", dtype=str)["premise_id"])
     report = demo_report(ranking, plan, truth)
+    from riskmap import pipeline
+
+    report["provenance"] = pipeline.provenance(project, audience="partners")
     path = Path(out) / "demo_verslag.json"
     with io.atomic_path(path) as tmp:
         tmp.write_text(json.dumps(report, indent=1), encoding="utf-8")

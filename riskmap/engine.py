@@ -24,6 +24,7 @@ worker process per core) unless a scheduler address is given.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from riskmap import clock
 from riskmap.errors import ConfigError
 from riskmap.grid import Region
 
@@ -121,7 +123,7 @@ class DaskEngine:
         else:
             n = workers or os.cpu_count() or 1
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=40)
+                                         dashboard_address=":0", silence_logs=40)
             self.client = Client(self._cluster)
 
     def map(self, fn: Callable, items: Sequence, *, desc: str = "",
@@ -135,6 +137,8 @@ class DaskEngine:
 
         if not items:
             return []
+        # the workers carry on the run's clock: every file of a run has one time stamp
+        fn = functools.partial(_on_clock, fn, clock.now())
         futures = self.client.map(fn, list(items), pure=False)
         bar = tqdm(total=len(futures), desc=desc, disable=not progress)
         try:
@@ -157,6 +161,11 @@ class DaskEngine:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _on_clock(fn: Callable, when, item):
+    with clock.at(when):
+        return fn(item)
 
 
 def get_engine(name: str = "local", *, scheduler: str | None = None,

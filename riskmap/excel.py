@@ -18,13 +18,16 @@ import datetime as dt
 import math
 import numbers
 import re
+import zipfile
 from collections.abc import Mapping
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
+from riskmap import clock
 from riskmap.errors import InputError
 from riskmap.io import atomic_path
 
@@ -347,9 +350,34 @@ def write_xlsx(
             ws.column_dimensions["A"].width = _width([c.value for c in ws["A"]])
             ws.column_dimensions["B"].width = _width([c.value for c in ws["B"]])
 
+    wb.properties.created = clock.now().replace(tzinfo=None)
     with atomic_path(path) as tmp:
         wb.save(tmp)
+        tmp.write_bytes(_reproducible_zip(tmp.read_bytes(), clock.now()))
     return path
+
+
+def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
+    """The XLSX (a zip) with every entry dated ``when``, also the ``modified`` property.
+
+    openpyxl dates the zip entries and ``docProps/core.xml``'s ``dcterms:modified`` with the
+    time of saving; the run's time (:mod:`riskmap.clock`) keeps the workbook reproducible.
+    """
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    date_time = max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))  # zip dates start in 1980
+    out = BytesIO()
+    with zipfile.ZipFile(BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp.encode() + rb"\g<2>", body)
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type = info.compress_type
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, body)
+    return out.getvalue()
 
 
 def _csv_text(value: object, *, decimal: str, where: str) -> str:

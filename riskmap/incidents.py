@@ -187,6 +187,8 @@ def read_incidents(
                 io.check_feature_count(pq.ParquetFile(src).metadata.num_rows, what=where,
                                        limits=limits)
                 gdf = gpd.read_parquet(src)
+                if io.geoparquet_crs(src, what="incident file") is None:  # no CRS84 default
+                    gdf = gdf.set_crs(None, allow_override=True)
         except RiskmapError:
             raise
         except Exception as exc:

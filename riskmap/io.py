@@ -10,6 +10,9 @@ and rename it into place.
 from __future__ import annotations
 
 import contextlib
+import functools
+import glob
+import json
 import os
 import re
 import tempfile
@@ -25,11 +28,12 @@ import numpy as np
 import pyogrio
 import rasterio
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
-from riskmap.crs import check_area_of_use, is_undefined
+from riskmap import clock
+from riskmap.crs import check_area_of_use, is_undefined, transformer
 from riskmap.errors import ConfigError, CRSError, InputError, RiskmapWarning
 from riskmap.grid import Grid
 
@@ -39,12 +43,16 @@ __all__ = [
     "check_feature_count",
     "check_input",
     "current_limits",
+    "geoparquet_crs",
     "is_synthetic",
+    "is_temporary",
     "qml_categorized",
     "read_raster_to_grid",
     "read_table",
     "read_vector",
+    "remove_temporary",
     "use_limits",
+    "vector_fields",
     "write_geotiff",
     "write_gpkg",
 ]
@@ -57,7 +65,9 @@ FORMATS = {
     ".tiff": "GeoTIFF", ".csv": "CSV", ".csv.gz": "CSV (gzip)",
     ".xlsx": "Excel workbook",  # only the inspectors' returned plan (riskmap register import)
 }
-VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet"}
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".geoparquet"}
+#: Read with pyarrow (geopandas), not GDAL: the GDAL in the pyogrio wheels has no Parquet driver.
+PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
 TABLE_SUFFIXES = {".csv", ".csv.gz"}
 INCIDENT_SUFFIXES = TABLE_SUFFIXES | {".gpkg", ".parquet", ".geoparquet"}
@@ -368,19 +378,22 @@ def read_vector(
     repair: bool = False,
     what: str = "source",
     limits: Limits | None = None,
+    empty_ok: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a vector layer into ``crs``, refusing what cannot be trusted.
 
     Parameters
     ----------
     path : path
-        GeoPackage, GeoJSON, Shapefile (zipped or not), FlatGeobuf or GeoParquet.
+        GeoPackage, GeoJSON, Shapefile (zipped or not), FlatGeobuf or GeoParquet (read with
+        pyarrow, local files only: the GDAL in the pyogrio wheels has no Parquet driver).
     crs : pyproj.CRS
         The working CRS the result is reprojected to.
     layer : str, optional
-        Layer name; required when the file has several layers.
+        Layer name; required when the file has several layers (never for GeoParquet).
     where : str, optional
-        OGR SQL filter, e.g. ``"gebruiksdoel = 'woonfunctie'"``.
+        OGR SQL filter, e.g. ``"gebruiksdoel = 'woonfunctie'"`` (refused for GeoParquet:
+        ``E-CONFIG-WHERE``).
     declared_crs : str, optional
         The CRS of a file that stores none (never overrides a stored CRS).
     bbox : tuple, optional
@@ -391,6 +404,9 @@ def read_vector(
         Make invalid geometries valid and drop null ones instead of refusing the file.
     what : str
         Who asks (``[[indicator]] #2 (isolatie)``), for messages.
+    empty_ok : bool, default=False
+        With ``bbox``: no features in it is a normal answer (a municipality's partition), not
+        a warning or an error.
     limits : Limits, optional
         Caps and network permission (default: :func:`current_limits`); see
         :func:`check_input`.
@@ -398,12 +414,24 @@ def read_vector(
     Returns
     -------
     GeoDataFrame
-        Indexed by the file's feature id (FID), so messages can name rows.
+        Indexed by the file's feature id (FID; for GeoParquet the row number from 0), so
+        messages can name rows.
     """
     limits = limits or current_limits()
     src = check_input(path, kinds=VECTOR_SUFFIXES, what=what, limits=limits)
+    parquet = suffix_of(path) in PARQUET_SUFFIXES
     path = Path(str(path).rstrip("/").rsplit("/", 1)[-1])  # only its name is used below
     where_txt = f"{what}: {path.name}"
+    if parquet:
+        gdf, read_bbox, null_fids = _read_geoparquet(
+            src, crs=crs, layer=layer, where=where, declared_crs=declared_crs, bbox=bbox,
+            columns=columns, repair=repair, where_txt=where_txt, limits=limits)
+        if len(gdf) == 0:  # only a bbox read: the file has features, none here
+            if not empty_ok:
+                _warn_none_here(where_txt, None)
+            return gdf.to_crs(crs)
+        return _checked_geometries(gdf, crs=crs, null_fids=null_fids, repair=repair,
+                                   where_txt=where_txt)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on broken files
@@ -455,7 +483,7 @@ def read_vector(
         check_area_of_use(*tb, src_crs, where=where_txt)
     read_bbox = None
     if bbox is not None:
-        tr = Transformer.from_crs(crs, src_crs, always_xy=True)
+        tr = transformer(crs, src_crs)
         read_bbox = tuple(tr.transform_bounds(*bbox))
     try:
         with warnings.catch_warnings():
@@ -473,11 +501,11 @@ def read_vector(
     if gdf.crs is None or not gdf.crs.equals(src_crs):
         gdf = gdf.set_crs(src_crs, allow_override=True)
     if len(gdf) == 0:
+        if read_bbox is not None and empty_ok:  # a partition of the region: nothing here
+            return gdf.to_crs(crs) if gdf.crs is not None else gdf.set_crs(crs)
         if read_bbox is not None and _count(src, layer, where) > 0:
             # the filter selects features, just none near this region: a real "none here"
-            warnings.warn(f"{where_txt}: no features{f' matching {where!r}' if where else ''} "
-                          "within the region's extent; the indicator is computed as if there "
-                          "are none.", RiskmapWarning, stacklevel=2)
+            _warn_none_here(where_txt, where)
             return gdf.to_crs(crs) if gdf.crs is not None else gdf.set_crs(crs)
         if where:
             raise InputError(f"{where_txt}: no features left after the filter where = {where!r}."
@@ -486,10 +514,23 @@ def read_vector(
         raise InputError(f"{where_txt}: no features within the region's extent. Check that the "
                          "file covers the region and that its CRS is right.",
                          code="E-INPUT-EMPTY")
-    geoms = gdf.geometry.values
-    null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     # a bbox read never returns features without geometry: look for them separately
     null_fids = [] if read_bbox is None or repair else _null_fids(src, layer, where, info)
+    return _checked_geometries(gdf, crs=crs, null_fids=null_fids, repair=repair,
+                               where_txt=where_txt)
+
+
+def _warn_none_here(where_txt: str, where: str | None) -> None:
+    warnings.warn(f"{where_txt}: no features{f' matching {where!r}' if where else ''} "
+                  "within the region's extent; the indicator is computed as if there "
+                  "are none.", RiskmapWarning, stacklevel=3)
+
+
+def _checked_geometries(gdf: gpd.GeoDataFrame, *, crs: CRS, null_fids: list[int], repair: bool,
+                        where_txt: str) -> gpd.GeoDataFrame:
+    """Refuse (or, with ``repair``, drop and repair) null, NaN and invalid geometries."""
+    geoms = gdf.geometry.values
+    null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     nonfinite = np.bincount(owner[~np.isfinite(coords).all(axis=1)], minlength=len(geoms)) > 0
     invalid = ~null & ~nonfinite & ~shapely.is_valid(geoms)
@@ -519,10 +560,182 @@ def read_vector(
     return gdf
 
 
+def _geoparquet_meta(src: str, *, where_txt: str) -> tuple[object, dict]:
+    """The Parquet metadata of a local GeoParquet file and its ``geo`` metadata (decoded)."""
+    import pyarrow.parquet as pq
+
+    if is_remote(src):  # pyarrow reads no /vsicurl/ paths, and GDAL here has no Parquet driver
+        raise InputError(f"{where_txt}: riskmap reads GeoParquet from local files only. "
+                         "Download the file and point the config at the local copy.",
+                         code="E-INPUT-NETWORK")
+    try:
+        meta = pq.ParquetFile(src).metadata
+        geo = json.loads((meta.metadata or {})[b"geo"])
+    except KeyError:
+        raise InputError(f"{where_txt} is a Parquet file without GeoParquet metadata (no 'geo' "
+                         "key), so riskmap cannot tell its geometry column or CRS. Write it "
+                         "as GeoParquet (geopandas to_parquet, ogr2ogr -f Parquet) or convert "
+                         "it to GeoPackage.", code="E-INPUT-READ") from None
+    except Exception as exc:  # corrupt, truncated, bad JSON
+        raise InputError(f"{where_txt}: cannot be read as a GeoParquet file ({exc}). Check "
+                         "that the file is complete and not corrupt.",
+                         code="E-INPUT-READ") from None
+    primary = geo.get("primary_column") if isinstance(geo, dict) else None
+    if not isinstance(geo.get("columns"), dict) or primary not in geo["columns"]:
+        raise InputError(f"{where_txt}: the GeoParquet metadata names no primary geometry "
+                         "column. Write the file again with geopandas or ogr2ogr.",
+                         code="E-INPUT-READ")
+    return meta, geo
+
+
+def _geoparquet_fields(meta, geo: dict) -> list[str]:
+    """Attribute columns: not a geometry, not a bbox covering, not a stored pandas index."""
+    column = geo["columns"][geo["primary_column"]]
+    covering = (column.get("covering") or {}).get("bbox", {}) if isinstance(column, dict) else {}
+    skip = {*geo["columns"], *(str(v[0]) for v in covering.values() if isinstance(v, list) and v)}
+    names = [meta.schema.column(i).path.split(".", 1)[0] for i in range(meta.num_columns)]
+    return [n for n in dict.fromkeys(names)
+            if n not in skip and not n.startswith("__index_level_")]
+
+
+def _geoparquet_crs(column: dict, *, where_txt: str) -> CRS | None:
+    """The CRS a GeoParquet geometry column states, or None when it states none.
+
+    The GeoParquet standard reads a column without ``crs`` as OGC:CRS84 (lon/lat); riskmap
+    does not take a missing CRS on trust (a writer that dropped it is the usual cause), so
+    both a missing and a null ``crs`` count as no CRS.
+    """
+    stated = column.get("crs")
+    if stated is None:
+        return None
+    try:
+        found = CRS.from_json_dict(stated) if isinstance(stated, dict) else \
+            CRS.from_user_input(stated)
+    except Exception as exc:
+        raise CRSError(f"{where_txt}: the CRS in the GeoParquet metadata cannot be read ({exc})."
+                       " Fix the file (write it again with its CRS).",
+                       code="E-CRS-MISSING") from None
+    return None if is_undefined(found) else found
+
+
+def geoparquet_crs(path: str | Path, *, what: str = "source") -> CRS | None:
+    """The CRS a local GeoParquet file states for its primary geometry, or None.
+
+    None also when the ``crs`` key is missing: the GeoParquet standard reads that as
+    OGC:CRS84, but riskmap does not guess (see :func:`read_vector`).
+    """
+    where_txt = f"{what}: {str(path).rstrip('/').rsplit('/', 1)[-1]}"
+    _, geo = _geoparquet_meta(str(path), where_txt=where_txt)
+    column = geo["columns"][geo["primary_column"]]
+    return _geoparquet_crs(column if isinstance(column, dict) else {}, where_txt=where_txt)
+
+
+def _read_geoparquet(
+    src: str,
+    *,
+    crs: CRS,
+    layer: str | None,
+    where: str | None,
+    declared_crs: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    columns: list[str] | None,
+    repair: bool,
+    where_txt: str,
+    limits: Limits,
+) -> tuple[gpd.GeoDataFrame, tuple | None, list[int]]:
+    """Read a GeoParquet file with pyarrow as :func:`read_vector` reads the others with GDAL.
+
+    Returns the frame (in the file's CRS, index = row number, geometry column ``geometry``,
+    only the rows that intersect ``bbox``), the bbox in the file's CRS, and the row numbers of
+    null or empty geometries in the whole file (for a bbox read, which cannot return them).
+    """
+    if layer is not None:
+        raise InputError(f"{where_txt}: a GeoParquet file has one layer; remove "
+                         f"layer = {layer!r} from the source.", code="E-INPUT-LAYER")
+    if where:
+        raise ConfigError(f"{where_txt}: filters (where = {where!r}) are not supported for "
+                          "GeoParquet: riskmap has no SQL engine for Parquet and never "
+                          "evaluates the text itself. Filter the file first (e.g. ogr2ogr "
+                          "-where … or geopandas) and remove where from the source, or "
+                          "convert it to GeoPackage.", code="E-CONFIG-WHERE")
+    meta, geo = _geoparquet_meta(src, where_txt=where_txt)
+    primary = geo["primary_column"]
+    column = geo["columns"][primary] if isinstance(geo["columns"][primary], dict) else {}
+    check_feature_count(int(meta.num_rows), what=where_txt, limits=limits)
+    fields = _geoparquet_fields(meta, geo)
+    missing = [c for c in (columns or []) if c not in fields]
+    if missing:
+        raise InputError(f"{where_txt}: column(s) {', '.join(map(repr, missing))} not found. "
+                         f"Columns in the layer: {', '.join(fields) or '(none)'}.",
+                         code="E-INPUT-COLUMN")
+    file_crs = _geoparquet_crs(column, where_txt=where_txt)
+    if file_crs is None and declared_crs is None:
+        raise CRSError(f"{where_txt} has no CRS. Fix the file, or declare it in the source: "
+                       'crs = "EPSG:28992" (RD New) or crs = "EPSG:4326" (GPS lon/lat). '
+                       "riskmap never guesses a CRS (not even the GeoParquet default of "
+                       "lon/lat for a file that states none).", code="E-CRS-MISSING")
+    if file_crs is not None and declared_crs is not None and not file_crs.equals(
+            CRS.from_user_input(declared_crs)):
+        raise CRSError(f"{where_txt}: the file says {file_crs.to_string()} but the config "
+                       f"declares {declared_crs}. Remove crs from the source (the file's CRS "
+                       "wins) or fix the file.", code="E-CRS-CONFLICT")
+    src_crs = file_crs or CRS.from_user_input(declared_crs)
+    if meta.num_rows == 0:
+        raise InputError(f"{where_txt} is empty (0 features). Point the source at a layer with "
+                         "data.", code="E-INPUT-EMPTY")
+    wanted = fields if columns is None else list(dict.fromkeys(columns))
+    try:
+        gdf = gpd.read_parquet(src, columns=[*wanted, primary],
+                               to_pandas_kwargs={"ignore_metadata": True})  # index: row number
+    except Exception as exc:
+        raise InputError(f"{where_txt}: cannot read the features ({exc}).",
+                         code="E-INPUT-READ") from None
+    if gdf.geometry.name != "geometry" and "geometry" not in gdf.columns:
+        gdf = gdf.rename_geometry("geometry")  # as GDAL names it
+    gdf = gdf.set_crs(src_crs, allow_override=True)
+    gdf.index = _fid_index(len(gdf))
+    geoms = gdf.geometry.values
+    null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    finite = np.bincount(owner[~np.isfinite(coords).all(axis=1)], minlength=len(geoms)) == 0
+    if (finite & ~null).any():  # what GDAL reports as the layer's extent
+        check_area_of_use(*shapely.total_bounds(geoms[finite & ~null]), src_crs,
+                          where=where_txt)
+    if bbox is None:
+        return gdf, None, []
+    read_bbox = tuple(transformer(crs, src_crs).transform_bounds(*bbox))
+    null_fids = [] if repair else gdf.index[null].tolist()
+    keep = shapely.intersects(geoms, shapely.box(*read_bbox))
+    return gdf.loc[keep], read_bbox, null_fids
+
+
+def _fid_index(n: int):
+    """Row numbers 0 … n-1 as an index named ``fid`` (what pyogrio's ``fid_as_index`` gives)."""
+    import pandas as pd
+
+    return pd.RangeIndex(n, name="fid")
+
+
 def _null_fids(src: str, layer: str | None, where: str | None, info: dict) -> list[int]:
-    """FIDs of the features without geometry (that match ``where``), at most a few."""
-    if info.get("driver") == "GPKG":
-        geom = f'"{info.get("geometry_name") or "geom"}"'
+    """FIDs of the features without geometry (that match ``where``), at most a few.
+
+    The scan reads the whole layer, so its answer is kept per file version: the partitions of
+    a run (:mod:`riskmap.engine`) read the same source many times with other extents.
+    """
+    try:
+        st = os.stat(src)
+        version = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        version = None
+    return list(_null_fids_cached(src, version, layer, where, info.get("driver"),
+                                  info.get("geometry_name")))
+
+
+@functools.lru_cache(maxsize=256)
+def _null_fids_cached(src: str, version, layer: str | None, where: str | None,
+                      driver: str | None, geometry_name: str | None) -> tuple[int, ...]:
+    if driver == "GPKG":
+        geom = f'"{geometry_name or "geom"}"'
         test = f"({geom} IS NULL OR ST_IsEmpty({geom}))"
     else:
         test = "OGR_GEOMETRY IS NULL"  # OGR SQL's special field: the geometry type
@@ -533,8 +746,8 @@ def _null_fids(src: str, layer: str | None, where: str | None, info: dict) -> li
                                            where=f"({where}) AND {test}" if where else test,
                                            max_features=5)
     except Exception:  # a driver without the test: the read itself reports real problems
-        return []
-    return found.index.tolist()
+        return ()
+    return tuple(found.index.tolist())
 
 
 def _count(src: str, layer: str | None, where: str | None) -> int:
@@ -544,6 +757,26 @@ def _count(src: str, layer: str | None, where: str | None) -> int:
     return len(fids)
 
 
+def vector_fields(path: str | Path, *, layer: str | None = None, what: str = "source",
+                  limits: Limits | None = None) -> list[str]:
+    """The attribute columns of a vector layer (after :func:`check_input`), without reading it.
+
+    Raises :class:`InputError` when the file cannot be read; :func:`read_vector` says more.
+    """
+    src = check_input(path, kinds=VECTOR_SUFFIXES, what=what, limits=limits)
+    where_txt = f"{what}: {str(path).rstrip('/').rsplit('/', 1)[-1]}"
+    if suffix_of(path) in PARQUET_SUFFIXES:
+        meta, geo = _geoparquet_meta(src, where_txt=where_txt)
+        return _geoparquet_fields(meta, geo)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return [str(f) for f in pyogrio.read_info(src, layer=layer)["fields"]]
+    except Exception as exc:
+        raise InputError(f"{where_txt}: cannot read the layer ({exc}).",
+                         code="E-INPUT-READ") from None
+
+
 def is_synthetic(path: str | Path) -> bool:
     """True when a file's metadata marks it synthetic (``RISKMAP_SYNTHETIC = "true"``)."""
     path = Path(path)
@@ -551,6 +784,11 @@ def is_synthetic(path: str | Path) -> bool:
         if path.suffix.lower() in RASTER_SUFFIXES:
             with rasterio.open(path) as ds:
                 return ds.tags().get("RISKMAP_SYNTHETIC") == "true"
+        if suffix_of(path) in PARQUET_SUFFIXES:  # the file's key-value metadata
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata.metadata or {}
+            return meta.get(b"RISKMAP_SYNTHETIC") == b"true"
         src = f"/vsizip/{path}" if suffix_of(path) == ".zip" else str(path)
         for name in pyogrio.list_layers(src)[:, 0]:
             meta = pyogrio.read_info(src, layer=name).get("layer_metadata") or {}
@@ -644,20 +882,77 @@ def read_table(
 # ----------------------------------------------------------------------------- writing
 
 
+#: Marks the temporary name of a file being written: ``.kaart.html.riskmap-tmp-x1y2z3a4.html``
+#: (hidden, the real suffix last for the drivers). A killed process can leave such files
+#: (and GDAL/SQLite side files such as ``…gpkg-journal``); :func:`remove_temporary` clears them.
+TEMP_MARK = ".riskmap-tmp-"
+#: The list of a complete run (:func:`riskmap.pipeline.write_manifest`), and the name it gets
+#: as soon as a file it lists is about to be replaced (the folder is then no complete run).
+MANIFEST = "MANIFEST.json"
+PREVIOUS_MANIFEST = "MANIFEST.previous.json"
+
+
+def is_temporary(path: str | Path) -> bool:
+    """True for a file that a writer had not finished (:data:`TEMP_MARK`): never an output."""
+    name = Path(path).name
+    return name.startswith(".") and TEMP_MARK in name
+
+
+def remove_temporary(folder: str | Path) -> list[Path]:
+    """Delete what interrupted writers left in ``folder`` and below; return those files."""
+    folder = Path(folder)
+    gone = [p for p in folder.rglob(f".*{TEMP_MARK}*") if is_temporary(p) and p.is_file()] \
+        if folder.is_dir() else []
+    for p in gone:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    return gone
+
+
+def _withdraw_manifest(path: Path) -> None:
+    """Rename a ``MANIFEST.json`` that lists ``path`` to ``MANIFEST.previous.json``.
+
+    Called before ``path`` is replaced: a complete manifest is never paired with a set of
+    files that is being replaced. Only the folder of ``path`` and the one above are looked at
+    (outputs sit in ``OUT/`` and ``OUT/<statcode>/``).
+    """
+    if path.name in (MANIFEST, PREVIOUS_MANIFEST):
+        return
+    for folder in (path.parent, path.parent.parent):
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            continue
+        rel = path.resolve().relative_to(folder.resolve()).as_posix()
+        try:
+            listed = rel in json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        except (OSError, ValueError, AttributeError):
+            listed = True  # unreadable: it cannot vouch for anything any more
+        if listed:
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(manifest, folder / PREVIOUS_MANIFEST)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it into place only on success."""
+    """Yield a temporary path next to ``path``; rename it into place only on success.
+
+    A reader sees the old file or the new one, never a part: the file is written under a
+    temporary name in the same folder (:data:`TEMP_MARK`) and renamed over ``path``. A
+    ``MANIFEST.json`` that lists ``path`` is withdrawn first (:data:`PREVIOUS_MANIFEST`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=path.suffix,
+                               dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # drivers want to create the file themselves
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _withdraw_manifest(path)
         os.replace(tmp_path, path)
-    finally:
-        for leftover in (tmp_path, *tmp_path.parent.glob(tmp_path.name + ".*")):
+    finally:  # the temporary file after a failure, and side files (…-journal, ….aux.xml)
+        for leftover in tmp_path.parent.glob(glob.escape(tmp_path.name) + "*"):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 
@@ -712,58 +1007,63 @@ def write_gpkg(
     layer: str | None = None,
     metadata: dict[str, str] | None = None,
     styles: dict[str, str] | None = None,
+    use_arrow: bool = False,
 ) -> Path:
     """Write layers to a new GeoPackage, atomically, with layer metadata and QGIS styles.
 
     ``gdf`` is one frame (named ``layer``) or a dict of layer name → frame. ``styles`` maps a
     layer name to a QGIS QML document, stored as that layer's default style in the
-    GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled.
+    GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled. The file's dates
+    (``gpkg_contents.last_change``) are the run's time (:mod:`riskmap.clock`), so the same
+    frames give the same bytes. ``use_arrow`` writes large frames faster (pyogrio).
     """
     layers = gdf if isinstance(gdf, dict) else {layer: gdf}
-    with atomic_path(path) as tmp, _sqlite_unsynced():
+    # GDAL stamps gpkg_contents.last_change (and the metadata) with the current time; the
+    # run's time instead keeps the file reproducible (riskmap.clock). No fsync per SQLite
+    # commit: the file is a temporary one that atomic_path renames when complete, so a killed
+    # process never leaves a half-written GeoPackage either way; the fsyncs cost ~50 ms per
+    # file (~10 s of a region run at 100 m, BENCHMARKS.md). What they bought: content on disk
+    # before the rename; after a crash of the machine (not the process) just after a run a
+    # file can be damaged, which MANIFEST.json's SHA-256 reveals (--resume rewrites it).
+    when = clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with atomic_path(path) as tmp, _gdal_config(OGR_CURRENT_DATE=when,
+                                                OGR_SQLITE_SYNCHRONOUS="OFF"):
         for name, frame in layers.items():
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=tmp.exists(),
-                                    layer_metadata=metadata or None)
+                                    layer_metadata=metadata or None, use_arrow=use_arrow)
         if styles:
             _write_styles(tmp, styles, {n: f.geometry.name for n, f in layers.items()},
-                          stamp=(metadata or {}).get("RISKMAP_CREATED", ""))
+                          stamp=(metadata or {}).get("RISKMAP_CREATED", ""), when=when)
     return Path(path)
 
 
 @contextlib.contextmanager
-def _sqlite_unsynced():
-    """GDAL writes GeoPackages without an fsync per transaction (``OGR_SQLITE_SYNCHRONOUS``).
-
-    The file is a temporary one that :func:`atomic_path` renames when it is complete, so a
-    killed process never leaves a half-written GeoPackage either way; the per-commit fsyncs
-    cost ~50 ms per file (~10 s of a region run at 100 m, BENCHMARKS.md). What they bought: a
-    file whose content reached the disk before the rename. After a crash of the machine (not
-    of the process) just after a run, a file can be damaged; ``MANIFEST.json``'s SHA-256
-    tells (``riskmap run --resume`` then writes that municipality again).
-    """
-    old = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
-    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+def _gdal_config(**options: str) -> Iterator[None]:
+    """Set GDAL configuration options for the block, then restore the previous values."""
+    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
     try:
         yield
     finally:
-        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": old})
+        pyogrio.set_gdal_config_options(before)
 
 
 def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str, str], *,
-                  stamp: str) -> None:
+                  stamp: str, when: str) -> None:
     import sqlite3
 
     con = sqlite3.connect(path)
     try:
-        con.execute("PRAGMA synchronous = OFF")  # a temporary file, see _sqlite_unsynced
+        con.execute("PRAGMA synchronous = OFF")  # a temporary file, see write_gpkg
         con.execute(
             "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
             "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
             "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
             "update_time DATETIME)")
-        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
-                    "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                    "last_change) VALUES ('layer_styles', 'attributes', 'layer_styles', ?)",
+                    (when,))
         for name, qml in styles.items():
             con.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "

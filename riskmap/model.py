@@ -64,8 +64,10 @@ def labels_from_outcomes(df: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         Columns ``label`` (int 0/1) and ``exploration`` (bool, False when ``verkenning`` is
         absent), indexed by ``premise_id`` when that column exists (else by ``df.index``).
-        A premise inspected more than once keeps its most recent inspection (by ``datum``
-        when present, else the last row).
+        A premise inspected more than once keeps its most recent *exploration* inspection
+        when it has one, else its most recent inspection (by ``datum`` when present, else
+        the last row): the unbiased label of a randomly chosen visit is not overwritten by a
+        later visit that the ranking chose (the feedback-loop guard trains on exploration).
 
     Raises
     ------
@@ -83,6 +85,10 @@ def labels_from_outcomes(df: pd.DataFrame) -> pd.DataFrame:
     {'a': 1, 'b': 0, 'c': 0}
     >>> out["exploration"].tolist()
     [True, False, False]
+    >>> again = pd.DataFrame({"premise_id": ["a", "a"], "uitkomst": ["bevestigd", "ontkracht"],
+    ...                       "verkenning": ["ja", "nee"], "datum": ["2022-01-01", "2022-06-01"]})
+    >>> labels_from_outcomes(again)["label"].to_dict()  # the exploration visit is kept
+    {'a': 1}
     """
     if "uitkomst" not in df.columns:
         raise InputError(f"inspections: column 'uitkomst' not found; columns: "
@@ -107,15 +113,19 @@ def labels_from_outcomes(df: pd.DataFrame) -> pd.DataFrame:
         explo = pd.Series(False, index=df.index)
     out = pd.DataFrame({"label": label.astype(int).to_numpy(),
                         "exploration": explo.astype(bool).to_numpy()}, index=df.index)
-    if "datum" in df.columns:
-        order = np.argsort(pd.to_datetime(df["datum"]).to_numpy(), kind="stable")
-        out = out.iloc[order]
-        ids = df["premise_id"].iloc[order] if "premise_id" in df.columns else None
-    else:
-        ids = df["premise_id"] if "premise_id" in df.columns else None
+    # last in this order wins: exploration after ranked, then by date (else row order)
+    when = (pd.to_datetime(df["datum"]).to_numpy() if "datum" in df.columns
+            else np.arange(len(df)))
+    order = np.lexsort((when, out["exploration"].to_numpy()))
+    ids = df["premise_id"].iloc[order] if "premise_id" in df.columns else None
+    kept = np.sort(order[~pd.Index(ids if ids is not None else out.index[order]).duplicated(
+        keep="last")])  # the chosen rows, back in their order by date (else row order)
+    kept = kept[np.argsort(when[kept], kind="stable")]
+    out = out.iloc[kept]
+    ids = df["premise_id"].iloc[kept] if ids is not None else None
     if ids is not None:
         out.index = pd.Index(ids.to_numpy(), name="premise_id")
-    return out[~out.index.duplicated(keep="last")]
+    return out
 
 
 def _precision_at_k(y: np.ndarray, p: np.ndarray, w: np.ndarray, k: int) -> float:

@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from riskmap import indicators, io, opportunity
+from riskmap import clock, indicators, io, opportunity
 from riskmap.config import IndicatorSpec, LayerSet, Project
 from riskmap.crs import check_metric
 from riskmap.errors import ConfigError, InputError, PrivacyError, Problems, RiskmapError
@@ -31,15 +31,21 @@ from riskmap.grid import Grid, Region, make_region
 __all__ = [
     "check_outputs",
     "compute_measures",
+    "input_entry",
+    "input_files",
     "load_region",
     "opportunity_maps",
     "provenance",
+    "provenance_text",
     "read_source",
     "validate",
     "write_opportunity",
+    "write_sidecar",
 ]
 
 AUDIENCE_OPPORTUNITY = "public"  # opportunity maps hold no police information
+#: PNG text chunks of the quick-look images: none (matplotlib would name its version).
+PNG_METADATA = {"Software": None}
 
 
 def load_region(project: Project) -> Region:
@@ -63,11 +69,11 @@ def _grid_of(where: Region | Grid) -> Grid:
 
 
 def read_source(project: Project, ind: IndicatorSpec, region: Region | Grid, *,
-                what: str = ""):
+                what: str = "", partition: bool = False):
     """Read what an indicator measures on the region's (or a partition's) grid.
 
     A GeoDataFrame of the features up to ``pad_m`` beyond the grid, or an array for
-    ``raster``.
+    ``raster``. For a ``partition`` (one municipality's grid) no features is a normal answer.
     """
     path = project.source_path(ind.source)
     what = what or ind.name
@@ -81,7 +87,8 @@ def read_source(project: Project, ind: IndicatorSpec, region: Region | Grid, *,
     gdf = io.read_vector(path, crs=grid.crs, layer=ind.source.layer, where=ind.source.where,
                          declared_crs=ind.source.crs, bbox=(xmin - pad, ymin - pad,
                                                             xmax + pad, ymax + pad),
-                         columns=columns, repair=ind.source.repair, what=what)
+                         columns=columns, repair=ind.source.repair, what=what,
+                         empty_ok=partition)
     if ind.field:
         col = gdf[ind.field]
         if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
@@ -169,13 +176,14 @@ def _measures_partitioned(project: Project, region: Region, engine, *, codes=Non
 
 def _partition_measures(part, *, project: Project, grid: Grid) -> dict[str, np.ndarray]:
     """One municipality's raw measures, keyed by :func:`_key` (runs on a worker)."""
-    flat = _measures_on(project, grid.subgrid(part.rows, part.cols), skip="raster")
+    flat = _measures_on(project, grid.subgrid(part.rows, part.cols), skip="raster",
+                        partition=True)
     return {_key(ind): flat[ls.theme][ind.name] for ls, _, ind in _jobs(project)
             if ind.measure != "raster"}
 
 
 def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
-                 only: str | None = None, skip: str | None = None
+                 only: str | None = None, skip: str | None = None, partition: bool = False
                  ) -> dict[str, dict[str, np.ndarray]]:
     jobs = [(ls, i, ind) for ls, i, ind in _jobs(project)
             if (only is None or ind.measure == only) and ind.measure != skip]
@@ -187,7 +195,8 @@ def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
         if key in data:
             continue
         try:
-            data[key] = read_source(project, ind, grid, what=_label(ls, i, ind))
+            data[key] = read_source(project, ind, grid, what=_label(ls, i, ind),
+                                    partition=partition)
         except RiskmapError as exc:
             problems.absorb(exc)
     problems.raise_if_any(InputError, title=f"{len(problems)} problem(s) with the sources")
@@ -289,7 +298,15 @@ def opportunity_maps(project: Project, *, municipalities: Iterable[str] = (),
 _HASHES: dict[tuple[str, float, int], str] = {}
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path | str) -> str | None:
+    """SHA-256 of a local file (cached per path, date and size); None for a network input.
+
+    A network input (``--allow-network``: ``https://…``, ``/vsicurl/…``) is never hashed: it
+    can change between two reads, so None never matches a recorded hash (no resume).
+    """
+    if io.is_remote(path):
+        return None
+    path = Path(path)
     st = path.stat()
     key = (str(path), st.st_mtime, st.st_size)
     if key not in _HASHES:
@@ -301,26 +318,51 @@ def _sha256(path: Path) -> str:
     return _HASHES[key]
 
 
+#: What the provenance says of a network input instead of its hash and date.
+REMOTE_NOTE = ("read from the network (riskmap --allow-network): not hashed and not dated, so "
+               "this input may differ between runs")
+
+
+def input_files(project: Project) -> dict[Path | str, str]:
+    """Every input file the project names (absolute path → its role, in Dutch).
+
+    A network input (``--allow-network``) is its URL, as text (see :func:`input_entry`).
+    """
+    files = {project.municipalities_path: "gemeentegrenzen"}
+    if project.region.buurten:
+        files[project.path_of(project.region.buurten)] = "buurtgrenzen (alleen voor de kaarten)"
+    for ls in project.layer_sets:
+        for i in ls.indicator:
+            path = project.source_path(i.source)
+            role = f"indicator {ls.theme}_{i.name}"
+            files[path] = f"{files[path]}, {role}" if path in files else role
+    if project.risk is not None:
+        if project.risk.incidents:
+            files[project.path_of(project.risk.incidents)] = "politie-incidenten"
+        else:
+            files[project.path_of(project.risk.layer.file)] = "risicolaag van de politie"
+    sc = project.scoring
+    if sc is not None:  # "register" as inspections is the register, not a file
+        for rel, role in ((sc.premises, "kandidaat-panden"), (sc.estates, "bedrijventerreinen"),
+                          (sc.signals, "politiesignalen per adres"),
+                          (sc.inspections, "eerdere inspecties en uitkomsten")):
+            if rel and rel != "register":
+                files[project.path_of(rel)] = role
+    return files
+
+
 def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dict[str, object]:
     """What every output carries: version, time, config hash, inputs with SHA-256, weights."""
     from riskmap import __version__
 
-    files = {project.municipalities_path}
-    for ls in project.layer_sets:
-        files.update(project.source_path(i.source) for i in ls.indicator)
-    if project.risk is not None:
-        files.add(project.path_of(project.risk.incidents or project.risk.layer.file))
-    inputs = {}
-    for f in sorted(files):
-        st = f.stat()
-        inputs[f.name] = {"sha256": _sha256(f), "modified": dt.datetime.fromtimestamp(
-            st.st_mtime, dt.UTC).isoformat(timespec="seconds")}
-        if io.is_synthetic(f):
-            inputs[f.name]["synthetic"] = True
+    sc = project.scoring
+    # a reader reports missing files; a network input is recorded by its URL
+    files = [f for f in input_files(project) if io.is_remote(f) or Path(f).is_file()]
+    inputs = dict(input_entry(f) for f in sorted(files, key=str))
     spec = project.opportunity
     return {
         "riskmap_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": clock.stamp(),
         "project": project.project.name,
         "config_sha256": project.digest,
         "audience": audience,
@@ -331,13 +373,77 @@ def provenance(project: Project, *, audience: str = AUDIENCE_OPPORTUNITY) -> dic
         "k": project.risk.k if project.risk else None,
         "weights": {ls.theme: {i.name: i.weight for i in ls.indicator}
                     for ls in project.layer_sets},
+        **({"scoring_weights": {f.name: f.weight for f in sc.feature}} if sc else {}),
         "inputs": inputs,
     }
+
+
+def input_entry(path: Path | str) -> tuple[str, dict[str, object]]:
+    """An input's name and provenance entry: SHA-256 and date, or, from the network, its URL.
+
+    A local file gives ``(name, {"sha256": …, "modified": …})`` (and ``"synthetic": true``
+    when its metadata says so); a network input gives ``(url, {"url": url, "remote": true,
+    "hashed": false, "note": …})``: riskmap does not download it a second time to hash it.
+    """
+    if io.is_remote(path):
+        return str(path), {"url": str(path), "remote": True, "hashed": False,
+                           "note": REMOTE_NOTE}
+    path = Path(path)
+    entry: dict[str, object] = {"sha256": _sha256(path), "modified": dt.datetime.fromtimestamp(
+        path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")}
+    if io.is_synthetic(path):
+        entry["synthetic"] = True
+    return path.name, entry
 
 
 def _flat(prov: dict[str, object]) -> dict[str, str]:
     return {f"RISKMAP_{k.upper()}": v if isinstance(v, str) else json.dumps(v, sort_keys=True)
             for k, v in prov.items()}
+
+
+def provenance_text(prov: dict[str, object]) -> dict[str, str]:
+    """The provenance in Dutch words, one item per line (HTML footers, dashboards)."""
+
+    def listed(weights: dict) -> str:
+        return ", ".join(f"{name} = {value:g}" for name, value in weights.items())
+
+    out = {
+        "riskmap-versie": str(prov["riskmap_version"]),
+        "project": str(prov["project"]),
+        "configuratie (SHA-256)": str(prov["config_sha256"]),
+        "doelgroep": str(prov["audience"]),
+        "k (minimaal aantal incidenten)": "n.v.t." if prov.get("k") is None else str(prov["k"]),
+        "wettelijke grondslag": str(prov["legal_basis"] or "niet opgegeven in het projectbestand"),
+    }
+    for theme, weights in prov["weights"].items():
+        out[f"gewichten {theme}"] = listed(weights)
+    if prov.get("scoring_weights"):
+        out["gewichten scoring"] = listed(prov["scoring_weights"])
+    for name, v in prov["inputs"].items():
+        if v.get("remote"):
+            out[f"bron {name}"] = "van het netwerk gelezen: niet gehasht, geen datum"
+            continue
+        out[f"bron {name}"] = (f"SHA-256 {v['sha256']}, gewijzigd {v['modified']}"
+                               + (", SYNTHETISCH" if v.get("synthetic") else ""))
+    out["gemaakt"] = str(prov["created"])
+    return out
+
+
+SIDECAR_SUFFIX = ".herkomst.json"
+
+
+def write_sidecar(path: str | Path, prov: dict[str, object]) -> Path:
+    """``<name>.herkomst.json`` beside a CSV: the provenance that a CSV cannot carry.
+
+    (A comment line in the CSV itself would break Excel and every CSV reader.)
+    """
+    path = Path(path)
+    side = path.with_name(path.stem + SIDECAR_SUFFIX)
+    body = {"file": path.name, "provenance": prov}
+    with io.atomic_path(side) as tmp:
+        tmp.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str),
+                       encoding="utf-8")
+    return side
 
 
 def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
@@ -366,7 +472,8 @@ def _draw_lines(ax, polygons, *, color: str, linewidth: float) -> None:
     ax.add_collection(LineCollection(np.split(xy, cuts), colors=color, linewidths=linewidth))
 
 
-def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
+def _quicklook(m: opportunity.OpportunityMap, outline, path: Path,
+               tags: dict[str, str] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -389,8 +496,8 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path) -> None:
                        for i in range(k)], loc="lower left", fontsize=8, framealpha=0.9)
     ax.text(1.0, -0.02, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", transform=ax.transAxes,
             ha="right", va="top", fontsize=7)
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+    with io.atomic_path(path) as tmp:  # provenance in the PNG's text chunks
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=PNG_METADATA | tags)
     plt.close(fig)
 
 
@@ -457,7 +564,7 @@ def write_opportunity(
                                      styles={"cells": style}))
         outline = region.municipalities.geometry.iloc[region.codes.index(m.code)]
         path = folder / "opportunity.png"
-        _quicklook(m, outline, path)
+        _quicklook(m, outline, path, tags)
         written.append(path)
     return written
 
@@ -842,12 +949,12 @@ def run_backtest(incidents, *, date_col, lon_col=None, lat_col=None, x_col=None,
     result["incidents"] = Path(incidents).name
     from riskmap import __version__
 
-    files = [Path(incidents), *([Path(area_file)] if area_file else [])]
+    files = [incidents, *([area_file] if area_file else [])]
     result["provenance"] = {
         "riskmap_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": clock.stamp(),
         "audience": "police",
-        "inputs": {f.name: {"sha256": _sha256(f)} for f in files},
+        "inputs": dict(input_entry(f) for f in files),
         "settings": {"split": split, "until": until, "cell_size_m": cell_size,
                      "offsets": offsets, "seed": seed},
     }
@@ -888,8 +995,9 @@ def _plot_curves(result: dict, path: Path) -> None:
                  f"{result['test_period'][1]}")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
+    tags = _flat(result["provenance"]) if "provenance" in result else None
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=PNG_METADATA | tags)
     plt.close(fig)
 
 
@@ -959,7 +1067,7 @@ def overlay_maps(project: Project, *, municipalities: Iterable[str] = (),
 OVERLAY_FILES = ("overlay.tif", "overlay.gpkg", "overlay.png")
 
 
-def _overlay_png(ov, outline, path: Path) -> None:
+def _overlay_png(ov, outline, path: Path, tags: dict[str, str] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -990,65 +1098,71 @@ def _overlay_png(ov, outline, path: Path) -> None:
     fig.text(0.77, 0.45, "rood omlijnd: prioriteitszone", fontsize=7)
     fig.text(0.98, 0.01, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", ha="right", fontsize=7)
     with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", metadata=PNG_METADATA | tags)
     plt.close(fig)
 
 
 def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, region: Region,
                   meta: dict, overwrite: bool = False, progress: bool = False,
-                  codes: list[str] | None = None) -> list[Path]:
+                  codes: list[str] | None = None, engine=None) -> list[Path]:
     """Write ``overlay.tif`` (uint8 bivariate class with colour table), ``overlay.gpkg``
     (layers ``cells`` and ``zones``, QGIS default styles) and ``overlay.png`` per
-    municipality, and the region's zone table ``zones_regio.csv``.
+    municipality (on the ``engine``'s workers when it is partitioned), and the region's zone
+    table ``zones_regio.csv``.
     """
-    from riskmap import styles
-
     out_dir = Path(out_dir)
     check_outputs(out_dir, [o.code for o in overlays], overwrite=overwrite, files=OVERLAY_FILES)
     audience = meta["audience"]
     prov = provenance(project, audience=audience) | {"overlay": meta}
-    written: list[Path] = []
-    tables = []
-    cell_style = io.qml_categorized("bivariaat", [(k, styles.BIVARIATE_LABELS[k], c)
-                                                  for k, c in styles.BIVARIATE_COLORS.items()])
-    zone_style = io.qml_categorized("zone", [(k, n, styles.ZONE_COLORS[k])
-                                             for k, n in overlay_zones().items()], outline=True)
-    for ov in tqdm(overlays, desc="overlay schrijven", disable=not progress):
-        if codes is not None and ov.code not in codes:  # kept from an earlier run (resume)
-            tables.append(pd.DataFrame(ov.zones.drop(columns="geometry")).assign(
-                gemeente=ov.name))
-            continue
-        tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{ov.code} {ov.name}",
-                              "RISKMAP_TERCILE_BREAKS": json.dumps(ov.breaks)}
-        folder = out_dir / ov.code
-        written.append(io.write_geotiff(
-            folder / "overlay.tif", np.where(ov.mask, ov.bivariate, np.nan), ov.grid, tags=tags,
-            descriptions=["bivariaat"], dtype="uint8", nodata=0,
-            colormap=styles.BIVARIATE_COLORS))
-        rows, cols = np.nonzero(ov.mask)
-        names = np.array(["", *overlay_zones().values()], dtype=object)
-        cells = {"cell_id": ov.grid.cell_ids(rows, cols), "statcode": np.full(rows.size, ov.code),
-                 "gelegenheid": ov.opportunity_class[rows, cols].astype("int16"),
-                 "risico": ov.risk_class[rows, cols].astype("int16"),
-                 "bivariaat": ov.bivariate[rows, cols].astype("int16"),
-                 "zone": ov.zone[rows, cols].astype("int16"),
-                 "zone_naam": names[ov.zone[rows, cols]]}
-        if audience == "police":
-            cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
-        cells_gdf = gpd.GeoDataFrame(cells, geometry=ov.grid.cell_polygons(rows, cols),
-                                     crs=ov.grid.crs)
-        written.append(io.write_gpkg(folder / "overlay.gpkg",
-                                     {"cells": cells_gdf, "zones": ov.zones}, metadata=tags,
-                                     styles={"cells": cell_style, "zones": zone_style}))
-        outline = region.municipalities.geometry.iloc[region.codes.index(ov.code)]
-        _overlay_png(ov, outline, folder / "overlay.png")
-        written.append(folder / "overlay.png")
-        tables.append(pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name))
+    todo = [(ov, region.municipalities.geometry.iloc[region.codes.index(ov.code)])
+            for ov in overlays if codes is None or ov.code in codes]  # others kept (resume)
+    written = _each(engine, partial(_overlay_files, out_dir=out_dir, prov=prov,
+                                    audience=audience), todo, desc="overlay schrijven",
+                    progress=progress)
+    tables = [pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name)
+              for ov in overlays]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     path = out_dir / "zones_regio.csv"
     with io.atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-    written.append(path)
+    written += [path, write_sidecar(path, prov)]
+    return written
+
+
+def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str) -> list[Path]:
+    """One municipality's overlay.tif, overlay.gpkg and overlay.png."""
+    from riskmap import styles
+
+    ov, outline = item
+    written: list[Path] = []
+    cell_style = io.qml_categorized("bivariaat", [(k, styles.BIVARIATE_LABELS[k], c)
+                                                  for k, c in styles.BIVARIATE_COLORS.items()])
+    zone_style = io.qml_categorized("zone", [(k, n, styles.ZONE_COLORS[k])
+                                             for k, n in overlay_zones().items()], outline=True)
+    tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{ov.code} {ov.name}",
+                          "RISKMAP_TERCILE_BREAKS": json.dumps(ov.breaks)}
+    folder = out_dir / ov.code
+    written.append(io.write_geotiff(
+        folder / "overlay.tif", np.where(ov.mask, ov.bivariate, np.nan), ov.grid, tags=tags,
+        descriptions=["bivariaat"], dtype="uint8", nodata=0,
+        colormap=styles.BIVARIATE_COLORS))
+    rows, cols = np.nonzero(ov.mask)
+    names = np.array(["", *overlay_zones().values()], dtype=object)
+    cells = {"cell_id": ov.grid.cell_ids(rows, cols), "statcode": np.full(rows.size, ov.code),
+             "gelegenheid": ov.opportunity_class[rows, cols].astype("int16"),
+             "risico": ov.risk_class[rows, cols].astype("int16"),
+             "bivariaat": ov.bivariate[rows, cols].astype("int16"),
+             "zone": ov.zone[rows, cols].astype("int16"),
+             "zone_naam": names[ov.zone[rows, cols]]}
+    if audience == "police":
+        cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
+    cells_gdf = gpd.GeoDataFrame(cells, geometry=ov.grid.cell_polygons(rows, cols),
+                                 crs=ov.grid.crs)
+    written.append(io.write_gpkg(folder / "overlay.gpkg",
+                                 {"cells": cells_gdf, "zones": ov.zones}, metadata=tags,
+                                 styles={"cells": cell_style, "zones": zone_style}))
+    _overlay_png(ov, outline, folder / "overlay.png", tags)
+    written.append(folder / "overlay.png")
     return written
 
 
@@ -1095,13 +1209,15 @@ def _zone_display(ov, labels: dict[str, str]) -> tuple[gpd.GeoDataFrame, dict[st
 def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable[str] = (),
               audience: str = "partners", offline: bool = False, tiles: str = "grijs",
               region: Region | None = None, overwrite: bool = False, progress: bool = False,
-              opportunity_maps_=None, surface=None, ranking=None) -> list[Path]:
+              opportunity_maps_=None, surface=None, ranking=None, engine=None) -> list[Path]:
     """Write ``<out>/<statcode>/kaart.html`` per municipality and ``<out>/index.html``.
+
+    With a partitioned ``engine`` the pages are built on its workers.
 
     Layers: opportunity classes, risk classes as the audience may see them, the bivariate
     overlay with its 3 × 3 legend and the zones with popups (whitelisted, escaped columns).
     """
-    from riskmap import __version__, styles, webmap
+    from riskmap import __version__, webmap
 
     region = region or load_region(project)
     codes = region.select(list(municipalities))
@@ -1142,33 +1258,20 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
             "; SYNTHETISCHE demo-gegevens" if synthetic else ""),
     }
     footer = {k: v for k, v in footer.items() if v}
-    written: list[Path] = []
-    entries = []
-    for i, m in enumerate(tqdm(omaps, desc="kaarten (html)", disable=not progress)):
-        k_opp = max(int(m.klasse.max()), 2)
-        layers = [webmap.RasterLayer(name="Gelegenheid (klasse)", classes=m.klasse,
-                                     grid=m.grid, colors=styles.class_colors(k_opp),
-                                     legend=styles.class_labels(k_opp))]
-        zones = fields = biv = None
-        if rmaps is not None:
-            k_risk = project.risk.classes
-            layers.append(webmap.RasterLayer(name="Risico (klasse)", classes=rmaps[i].klasse,
-                                             grid=rmaps[i].grid,
-                                             colors=styles.class_colors(k_risk),
-                                             legend=styles.class_labels(k_risk), show=False))
-            ov = overlays[i]
-            biv = webmap.RasterLayer(name="Gelegenheid × risico", classes=ov.bivariate,
-                                     grid=ov.grid, colors=styles.BIVARIATE_COLORS,
-                                     legend=styles.BIVARIATE_LABELS)
-            labels = {c: m.labels[c] for c in m.labels}
-            zones, fields = _zone_display(ov, labels)
-        outline = region.municipalities.iloc[[region.codes.index(m.code)]]
+    if audience != "police":
+        from riskmap.risk import check_public_meta
+
+        check_public_meta(prov)
+    details = provenance_text(prov)
+    items = []
+    for i, m in enumerate(omaps):
+        outline = region.municipalities.iloc[[region.codes.index(m.code)]][["geometry"]]
         bu = None
         if buurten is not None:
             col = project.region.buurten_municipality_column
             bu = buurten[buurten[col] == m.code][["geometry"]]
             bu = bu if len(bu) else None
-        premises = premise_fields = None
+        premises = None
         if ranking is not None and audience != "public":
             part = ranking.table[ranking.table["statcode"] == m.code].head(PREMISES_ON_MAP)
             if len(part):
@@ -1176,19 +1279,47 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
                 premises = gpd.GeoDataFrame(
                     part[["rang_gemeente", "premise_id", "scope", "redenen"]].astype(str),
                     geometry=shapely.points(part["x"], part["y"]), crs=region.grid.crs)
-                premise_fields = {"rang_gemeente": "Rang", "premise_id": "Verblijfsobject",
-                                  "scope": "Gebied", "redenen": "Redenen"}
-        html = webmap.municipality_page(
-            title=f"{m.name} — gelegenheid en risico", outline=outline[["geometry"]],
-            layers=layers, zones=zones, zone_fields=fields, bivariate=biv, buurten=bu,
-            footer=footer, audience=audience, offline=offline, tiles=tiles,
-            premises=premises, premise_fields=premise_fields)
-        written.append(webmap.write_page(out_dir / m.code / "kaart.html", html))
-        entries.append((m.code, m.name, f"{m.code}/kaart.html"))
+        items.append((m, None if rmaps is None else rmaps[i],
+                      None if overlays is None else overlays[i], outline, bu, premises))
+    written = _each(engine, partial(
+        _map_page, out_dir=out_dir, footer=footer, audience=audience, offline=offline,
+        tiles=tiles, details=details, risk_classes=project.risk.classes if project.risk
+        else 0), items, desc="kaarten (html)", progress=progress)
+    entries = [(m.code, m.name, f"{m.code}/kaart.html") for m in omaps]
     index = webmap.index_page(title=f"{project.project.name} — kaarten per gemeente",
-                              entries=entries, footer=footer, offline=offline)
+                              entries=entries, footer=footer, offline=offline,
+                              provenance=details)
     written.append(webmap.write_page(out_dir / "index.html", index))
     return written
+
+
+def _map_page(item, *, out_dir: Path, footer: dict, audience: str, offline: bool, tiles: str,
+              details: dict, risk_classes: int) -> list[Path]:
+    """One municipality's ``kaart.html``."""
+    from riskmap import styles, webmap
+
+    m, rmap, ov, outline, bu, premises = item
+    k_opp = max(int(m.klasse.max()), 2)
+    layers = [webmap.RasterLayer(name="Gelegenheid (klasse)", classes=m.klasse, grid=m.grid,
+                                 colors=styles.class_colors(k_opp),
+                                 legend=styles.class_labels(k_opp))]
+    zones = fields = biv = None
+    if rmap is not None:
+        layers.append(webmap.RasterLayer(name="Risico (klasse)", classes=rmap.klasse,
+                                         grid=rmap.grid, colors=styles.class_colors(risk_classes),
+                                         legend=styles.class_labels(risk_classes), show=False))
+        biv = webmap.RasterLayer(name="Gelegenheid × risico", classes=ov.bivariate, grid=ov.grid,
+                                 colors=styles.BIVARIATE_COLORS, legend=styles.BIVARIATE_LABELS)
+        zones, fields = _zone_display(ov, dict(m.labels))
+    premise_fields = None if premises is None else {
+        "rang_gemeente": "Rang", "premise_id": "Verblijfsobject", "scope": "Gebied",
+        "redenen": "Redenen"}
+    html = webmap.municipality_page(
+        title=f"{m.name} — gelegenheid en risico", outline=outline, layers=layers, zones=zones,
+        zone_fields=fields, bivariate=biv, buurten=bu, footer=footer, audience=audience,
+        offline=offline, tiles=tiles, premises=premises, premise_fields=premise_fields,
+        provenance=details)
+    return [webmap.write_page(out_dir / m.code / "kaart.html", html)]
 
 
 # ----------------------------------------------------------------------------- ranking
@@ -1299,11 +1430,8 @@ def rank_premises(project: Project, *, audience: str = "partners",
     cols = list(dict.fromkeys([spec.id_column, *needed, *spec.address_columns,
                                *([spec.sector_column] if spec.sector_column else [])]))
     path = project.path_of(spec.premises)
-    import pyogrio
-
-    try:  # through io's checks; read_vector below reports what is wrong
-        src = io.check_input(path, kinds=io.VECTOR_SUFFIXES, what=what)
-        available = set(pyogrio.read_info(src, layer=spec.layer)["fields"])
+    try:  # through io's checks (GeoParquet too); read_vector below reports what is wrong
+        available = set(io.vector_fields(path, layer=spec.layer, what=what))
     except Exception:
         available = set()
     cols = [c for c in cols if c in available or c == spec.id_column or c in needed]
@@ -1369,7 +1497,7 @@ def rank_premises(project: Project, *, audience: str = "partners",
                "blinde_vlek": (zone[rr, cc] == 2).astype(float),
                "afstand_prioriteitszone": dist_prio[rr, cc]}
     ref = pd.Timestamp(surface[0].settings.reference) if surface is not None else \
-        pd.Timestamp.now().normalize()
+        pd.Timestamp(clock.now().date())
     signals = None
     if spec.signals:
         signals = _read_table(project, spec.signals, required=["premise_id", "datum"],
@@ -1513,15 +1641,14 @@ def _map_link(row_lat: pd.Series, row_lon: pd.Series) -> pd.Series:
 
 
 def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: str,
-                  overwrite: bool = False) -> list[Path]:
-    """Write ``ranglijst.{csv,xlsx,gpkg}`` per municipality.
+                  overwrite: bool = False, engine=None) -> list[Path]:
+    """Write ``ranglijst.{csv,xlsx,gpkg}`` per municipality (on a partitioned ``engine``'s
+    workers when given).
 
     The XLSX has a frozen header, an autofilter, a link per premise to its place on the
     municipality's HTML map (``kaart.html#17/lat/lon``) and a sheet ``Herkomst`` with the
     settings and provenance; no cell can become a formula (:mod:`riskmap.excel`).
     """
-    from riskmap import excel
-
     out_dir = Path(out_dir)
     table = ranking.table
     codes = list(dict.fromkeys(table["statcode"]))
@@ -1534,24 +1661,33 @@ def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: s
                                       ensure_ascii=False)
     if ranking.model_report:
         prov_flat["model"] = json.dumps(ranking.model_report, ensure_ascii=False, default=str)
-    written: list[Path] = []
-    for code in codes:
-        part = table[table["statcode"] == code].copy()
-        part["rang"] = np.arange(1, len(part) + 1)
-        cols = [c for c in RANK_COLUMNS if c in part.columns]
-        shown = part[cols].rename(columns=RANK_COLUMNS)
-        folder = out_dir / code
-        written.append(excel.write_csv(folder / "ranglijst.csv", shown))
-        links = {"Ranglijst": {RANK_COLUMNS["premise_id"]: _map_link(part["lat"], part["lon"])
-                               .set_axis(shown.index)}}
-        written.append(excel.write_xlsx(folder / "ranglijst.xlsx", {"Ranglijst": shown},
-                                        provenance=prov_flat, hyperlinks=links))
-        gdf = gpd.GeoDataFrame(part[cols].reset_index(drop=True),
-                               geometry=shapely.points(part["x"], part["y"]),
-                               crs=project.region.crs)
-        gdf["laatste_inspectie"] = gdf.get("laatste_inspectie", pd.Series(dtype=str)).astype(str)
-        written.append(io.write_gpkg(folder / "ranglijst.gpkg", gdf, layer="ranglijst",
-                                     metadata=_flat(prov)))
+    parts = [(code, table[table["statcode"] == code]) for code in codes]
+    return _each(engine, partial(_ranking_files, out_dir=out_dir, prov=prov,
+                                 prov_flat=prov_flat, crs=project.region.crs), parts,
+                 desc="ranglijsten schrijven")
+
+
+def _ranking_files(item, *, out_dir: Path, prov: dict, prov_flat: dict, crs) -> list[Path]:
+    """One municipality's ``ranglijst.{csv,xlsx,gpkg}``."""
+    from riskmap import excel
+
+    code, part = item
+    part = part.copy()
+    part["rang"] = np.arange(1, len(part) + 1)
+    cols = [c for c in RANK_COLUMNS if c in part.columns]
+    shown = part[cols].rename(columns=RANK_COLUMNS)
+    folder = out_dir / code
+    written = [excel.write_csv(folder / "ranglijst.csv", shown),
+               write_sidecar(folder / "ranglijst.csv", prov)]
+    links = {"Ranglijst": {RANK_COLUMNS["premise_id"]: _map_link(part["lat"], part["lon"])
+                           .set_axis(shown.index)}}
+    written.append(excel.write_xlsx(folder / "ranglijst.xlsx", {"Ranglijst": shown},
+                                    provenance=prov_flat, hyperlinks=links))
+    gdf = gpd.GeoDataFrame(part[cols].reset_index(drop=True),
+                           geometry=shapely.points(part["x"], part["y"]), crs=crs)
+    gdf["laatste_inspectie"] = gdf.get("laatste_inspectie", pd.Series(dtype=str)).astype(str)
+    written.append(io.write_gpkg(folder / "ranglijst.gpkg", gdf, layer="ranglijst",
+                                 metadata=_flat(prov)))
     return written
 
 
@@ -1626,10 +1762,15 @@ def write_plan(plan, out_dir: str | Path, *, project: Project, audience: str,
         links = {"Plan": {PLAN_COLUMNS["premise_id"]: url.set_axis(shown.index)}}
     return [excel.write_xlsx(targets[0], {"Plan": shown, "Werkpakketten": plan.packages},
                              provenance=prov_flat, hyperlinks=links),
-            excel.write_csv(targets[1], shown)]
+            excel.write_csv(targets[1], shown),
+            write_sidecar(targets[1], prov | {"plan": plan.settings})]
 
 
 # ----------------------------------------------------------------------------- register
+
+
+#: The register's progress and exports are made for the partnership (no incident detail).
+REGISTER_AUDIENCE = "partners"
 
 
 def open_project_register(project: Project):
@@ -1671,8 +1812,8 @@ def read_outcomes_file(path: str | Path) -> pd.DataFrame:
 
 
 def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: dict, *,
-                    title: str, footer: dict[str, str], lead: pd.DataFrame | None = None
-                    ) -> str:
+                    title: str, footer: dict[str, str], lead: pd.DataFrame | None = None,
+                    provenance: dict[str, str] | None = None) -> str:
     """A self-contained progress page: tables and one bar chart (PNG inside), no scripts."""
     import base64
     import html as html_mod
@@ -1697,7 +1838,7 @@ def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: 
     ax.legend(fontsize=8, ncol=3)
     ax.invert_yaxis()
     buf = BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", bbox_inches="tight", metadata=PNG_METADATA)
     plt.close(fig)
     png = base64.b64encode(buf.getvalue()).decode()
 
@@ -1710,6 +1851,11 @@ def _dashboard_html(progress: pd.DataFrame, targets: pd.DataFrame | None, hits: 
     hit_rows = pd.DataFrame([{"inspecties": k, **v} for k, v in hits.items()])
     foot = " · ".join(f"<b>{html_mod.escape(k)}</b>: {html_mod.escape(str(v))}"
                       for k, v in footer.items())
+    if provenance:
+        rows = "".join(f"<dt>{html_mod.escape(k)}</dt><dd>{html_mod.escape(v)}</dd>"
+                       for k, v in provenance.items())
+        foot += (f'<details id="rm-provenance"><summary>Verantwoording</summary><dl>{rows}'
+                 "</dl></details>")
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     lead_html = (table(lead) if lead is not None and len(lead)
                  else "<p>Nog geen overgangen.</p>")
@@ -1747,16 +1893,18 @@ def write_progress(project: Project, out_dir: str | Path, *, overwrite: bool = F
         targets = reg.check_targets(targets_given) if targets_given else None
         hits = reg.hit_rates()
         lead = reg.lead_times()
-    written = [excel.write_csv(files[0], progress)]
+    prov = provenance(project, audience=REGISTER_AUDIENCE)
     lead_file = out_dir / "doorlooptijden.csv"
-    written.append(excel.write_csv(lead_file, lead))
-    if targets is not None:
-        written.append(excel.write_csv(files[1], targets))
-    footer = {"riskmap": __version__,
-              "gemaakt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              "project": project.project.name}
+    written = []
+    for path, frame in ((files[0], progress), (lead_file, lead), (files[1], targets)):
+        if frame is not None:
+            written += [excel.write_csv(path, frame), write_sidecar(path, prov)]
+    footer = {"riskmap": __version__, "gemaakt": prov["created"],
+              "project": project.project.name, "doelgroep": REGISTER_AUDIENCE,
+              "configuratie": prov["config_sha256"][:12]}
     page = _dashboard_html(progress, targets, hits, title=f"Voortgang risicolocaties — "
-                           f"{project.project.name}", footer=footer, lead=lead)
+                           f"{project.project.name}", footer=footer, lead=lead,
+                           provenance=provenance_text(prov))
     with io.atomic_path(files[2]) as tmp:
         tmp.write_text(page, encoding="utf-8")
     written.append(files[2])
@@ -1774,14 +1922,14 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
     _refuse_existing(files, overwrite=overwrite)
     with open_project_register(project) as reg:
         locs, trans, insp = reg.locations(), reg.transitions(), reg.inspections()
-    prov = provenance(project, audience="partners")
+    prov = provenance(project, audience=REGISTER_AUDIENCE)
     prov_flat = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
                  for k, v in prov.items()}
     sheets = {"Locaties": locs, "Overgangen": trans, "Inspecties": insp}
     sheets = {k: v.astype({c: str for c in v.columns if v[c].dtype == object})
               for k, v in sheets.items()}
     written = [excel.write_xlsx(files[0], sheets, provenance=prov_flat),
-               excel.write_csv(files[1], locs)]
+               excel.write_csv(files[1], locs), write_sidecar(files[1], prov)]
     gdf = gpd.GeoDataFrame(locs.astype({c: str for c in locs.columns
                                         if locs[c].dtype == object}),
                            geometry=shapely.points(locs["x"].astype(float),
@@ -1795,8 +1943,14 @@ def export_register(project: Project, out_dir: str | Path, *, overwrite: bool = 
 
 
 def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) -> list[str]:
-    """Municipalities whose files of the previous run are intact and from the same inputs."""
-    path = out_dir / "MANIFEST.json"
+    """Municipalities whose files of the previous run are intact and from the same inputs.
+
+    The previous run's list is ``MANIFEST.json``, or ``MANIFEST.previous.json`` after an
+    interrupted run (each listed file is checked against its SHA-256 all the same).
+    """
+    path = out_dir / io.MANIFEST
+    if not path.exists():
+        path = out_dir / io.PREVIOUS_MANIFEST
     if not path.exists():
         return []
     try:
@@ -1805,9 +1959,11 @@ def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) 
         return []
     now = provenance(project, audience=audience)
     before = old.get("provenance", {})
+    if any(v.get("remote") for v in now["inputs"].values()):
+        return []  # a network input is not hashed: nothing shows it is unchanged
     if (before.get("config_sha256") != now["config_sha256"]
             or before.get("audience") != audience
-            or {k: v["sha256"] for k, v in before.get("inputs", {}).items()}
+            or {k: v.get("sha256") for k, v in before.get("inputs", {}).items()}
             != {k: v["sha256"] for k, v in now["inputs"].items()}):
         return []
     files = old.get("files", {})
@@ -1827,7 +1983,12 @@ def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) 
 def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
                    audience: str) -> Path:
     """``MANIFEST.json``, written last: every output with its SHA-256 and size, so a reader
-    can tell a complete run from an interrupted one."""
+    can tell a complete run from an interrupted one.
+
+    A run withdraws the old manifest (renames it to ``MANIFEST.previous.json``) before it
+    replaces the first file it lists (:func:`riskmap.io.atomic_path`), and removes that once
+    the new one is in place: ``MANIFEST.json`` only ever lists files as they are on disk.
+    """
     out_dir = Path(out_dir)
     entries = {}
     for f in sorted(set(map(Path, files))):
@@ -1840,6 +2001,7 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
     with io.atomic_path(path) as tmp:
         tmp.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str),
                        encoding="utf-8")
+    (out_dir / io.PREVIOUS_MANIFEST).unlink(missing_ok=True)
     return path
 
 
@@ -1848,11 +2010,21 @@ def _write_each(engine, write, maps: list, *, desc: str) -> list[Path]:
     if engine is None or not engine.partitioned:
         return write(maps)
     progress = write.keywords.get("progress", False)
-    return [p for paths in engine.map(partial(write, progress=False), [[m] for m in maps],
-                                      desc=desc, progress=progress)
-            for p in paths]
+    return _each(engine, partial(write, progress=False), [[m] for m in maps], desc=desc,
+                 progress=progress)
 
 
+def _each(engine, fn, items: list, *, desc: str, progress: bool = False) -> list[Path]:
+    """``fn(item)`` for every item — here, or on a partitioned engine's workers — each
+    returning a list of files; the files of all items, in the order of the items."""
+    if engine is None or not engine.partitioned:
+        results = [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
+    else:
+        results = engine.map(fn, items, desc=desc, progress=progress)
+    return [p for paths in results for p in paths]
+
+
+@clock.fixed()  # one time stamp for every file of the run
 def run_project(project: Project, out_dir: str | Path, *, audience: str = "partners",
                 municipalities: Iterable[str] = (), capacity: int | None = None,
                 period: str | None = None, offline: bool = True, overwrite: bool = False,
@@ -1880,6 +2052,7 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     written: list[Path] = []
     maps = surface = ranking = None
     reused = _reusable(out_dir, project, audience, codes) if resume else []
+    io.remove_temporary(out_dir)  # what a killed run left: never outputs
     todo = [c for c in codes if c not in reused]
     if reused:
         summary["reused"] = reused
@@ -1912,13 +2085,13 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
                                               opportunity_maps_=maps, surface=surface)
             written += write_overlay(overlays, out_dir, project=project, region=region,
                                      meta=ometa, overwrite=overwrite, progress=progress,
-                                     codes=todo)
+                                     codes=todo, engine=engine)
             summary["zones"] = int(sum(len(o.zones) for o in overlays))
     if project.scoring is not None and audience != "public":
         _, ranking = rank_premises(project, audience=audience, municipalities=codes,
                                    region=region, opportunity_maps_=maps, surface=surface)
         written += write_ranking(ranking, out_dir, project=project, audience=audience,
-                                 overwrite=overwrite)
+                                 overwrite=overwrite, engine=engine)
         summary["premises"] = len(ranking.table)
         if capacity and period:
             plan = plan_inspections(ranking, period=period, capacity=capacity)
@@ -1929,7 +2102,7 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
         written += html_maps(project, out_dir, municipalities=codes, audience=audience,
                              offline=offline, region=region, overwrite=overwrite,
                              progress=progress, opportunity_maps_=maps, surface=surface,
-                             ranking=ranking)
+                             ranking=ranking, engine=engine)
     if project.register_spec is not None:
         written += write_progress(project, out_dir / "voortgang", overwrite=overwrite)
     written.append(write_manifest(out_dir, written, project=project, audience=audience))

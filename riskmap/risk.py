@@ -246,8 +246,7 @@ def _candidate(cand, *, inc: Incidents, grid: Grid, mask: np.ndarray, origins: l
         # binning at the cell size is ample to rank candidates (field notes: 0.2 % error)
         dens = _density(sel, _weights(sel, st), grid, bw, oversample=1)
         tc = indicators.count(test.x, test.y, grid)
-        res = evaluate.evaluate(dens, tc, mask=mask, shares=(area_share,), seed=seed)
-        peis.append(res[f"{area_share:.2f}"]["pei"])
+        peis.append(evaluate.pei_at(dens, tc, share=area_share, mask=mask, seed=seed))
     complexity = (bw > 0) + (hl is not None) + (win is not None)
     return {"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
             **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},

@@ -46,11 +46,14 @@ Examples
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import html as html_lib
 import io
+import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -69,10 +72,10 @@ import shapely
 from affine import Affine
 from jinja2 import Template
 from PIL import Image
-from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from riskmap import styles
+from riskmap.crs import transformer
 from riskmap.errors import ConfigError, CRSError, InputError, PrivacyError
 from riskmap.grid import Grid
 from riskmap.io import atomic_path
@@ -404,11 +407,9 @@ def _warp_to_mercator(classes: np.ndarray, grid: Grid, *, max_pixels: int = 4_00
     The output pixel is half the default (area-preserving) resolution, so cell edges stay
     sharp after nearest-neighbour resampling, unless that would exceed ``max_pixels``.
     """
-    src_crs = rasterio.crs.CRS.from_wkt(grid.crs.to_wkt())
-    left, bottom, right, top = grid.bounds
-    base, width, height = calculate_default_transform(
-        src_crs, "EPSG:3857", grid.width, grid.height,
-        left=left, bottom=bottom, right=right, top=top)
+    wkt = grid.crs.to_wkt()
+    src_crs = rasterio.crs.CRS.from_wkt(wkt)
+    base, width, height = _mercator_transform(wkt, grid.bounds, grid.width, grid.height)
     oversample = 2 if 4 * width * height <= max_pixels else 1
     res = base.a / oversample
     width, height = width * oversample, height * oversample
@@ -419,9 +420,17 @@ def _warp_to_mercator(classes: np.ndarray, grid: Grid, *, max_pixels: int = 4_00
               resampling=Resampling.nearest)
     xmin, ymax = base.c, base.f
     xmax, ymin = xmin + width * res, ymax - height * res
-    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
+    to_ll = transformer(3857, 4326)
     (lon0, lon1), (lat0, lat1) = to_ll.transform([xmin, xmax], [ymin, ymax])
     return out, [[float(lat0), float(lon0)], [float(lat1), float(lon1)]]
+
+
+@functools.lru_cache(maxsize=32)
+def _mercator_transform(wkt: str, bounds: tuple, width: int, height: int):
+    """GDAL's default EPSG:3857 transform of a grid (the layers of one page share a grid)."""
+    left, bottom, right, top = bounds
+    return calculate_default_transform(rasterio.crs.CRS.from_wkt(wkt), "EPSG:3857", width,
+                                       height, left=left, bottom=bottom, right=right, top=top)
 
 
 def _png_data_url(image: np.ndarray, colors: Mapping[int, str]) -> str:
@@ -562,6 +571,8 @@ _CSS = """
  background:rgba(255,255,255,.9);padding:3px 10px;font:11px/1.4 system-ui,sans-serif;
  border-radius:4px 4px 0 0;max-width:60%;text-align:center}
 .rm-footer b{font-weight:600}
+.rm-provenance{text-align:left;max-height:40vh;overflow:auto}
+.rm-provenance dt{font-weight:600}.rm-provenance dd{margin:0 0 2px 1em;word-break:break-all}
 """
 
 
@@ -593,12 +604,24 @@ def _bivariate_legend_html(layer: RasterLayer, element_id: str) -> str:
             "</section>")
 
 
-def _footer_html(footer: Mapping[str, str], audience: str) -> str:
+def _provenance_html(provenance: Mapping[str, str] | None) -> str:
+    """The full provenance as a folded list (escaped): ``<details id="rm-provenance">``."""
+    if not provenance:
+        return ""
+    rows = "".join(f"<dt>{escape_text(k)}</dt><dd>{escape_text(v)}</dd>"
+                   for k, v in provenance.items())
+    return (f'<details class="rm-provenance" id="rm-provenance"><summary>Verantwoording'
+            f"</summary><dl>{rows}</dl></details>")
+
+
+def _footer_html(footer: Mapping[str, str], audience: str,
+                 provenance: Mapping[str, str] | None = None) -> str:
     items = [f"<span><b>{escape_text(k)}</b>: {escape_text(v)}</span>"
              for k, v in footer.items()]
     if not any(str(k).lower() in ("doelgroep", "audience") for k in footer):
         items.append(f"<span><b>Doelgroep</b>: {escape_text(audience)}</span>")
-    return f'<footer class="rm-footer" id="rm-footer">{" &middot; ".join(items)}</footer>'
+    return (f'<footer class="rm-footer" id="rm-footer">{" &middot; ".join(items)}'
+            f"{_provenance_html(provenance)}</footer>")
 
 
 def _late_script(map_name: str, legends: list[tuple[str, str]]) -> str:
@@ -639,6 +662,32 @@ def _use_assets(element: Any, js: list[str], css: list[str]) -> None:
 # pages
 
 
+def _stable_ids(build: Callable[..., str]) -> Callable[..., str]:
+    """Number the folium/branca elements of a page instead of giving them random ids.
+
+    branca names every element (``map_<id>``, ``tile_layer_<id>``, …) with 16 random bytes,
+    so the same map would give another page each time. While ``build`` runs, ids are a hash
+    of the page title and a counter: the same map gives the same bytes (reproducible runs).
+    """
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        salt = str(kwargs.get("title", ""))
+        counter = itertools.count()
+
+        def generate_id(cls: type) -> str:
+            return hashlib.sha256(f"{salt}\0{next(counter)}".encode()).hexdigest()[:32]
+
+        original = be.Element.__dict__["_generate_id"]
+        be.Element._generate_id = classmethod(generate_id)
+        try:
+            return build(*args, **kwargs)
+        finally:
+            be.Element._generate_id = original
+
+    return wrapper
+
+
+@_stable_ids
 def municipality_page(
     *,
     title: str,
@@ -654,6 +703,7 @@ def municipality_page(
     tiles: str = "grijs",
     premises: gpd.GeoDataFrame | None = None,
     premise_fields: dict[str, str] | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> str:
     """One municipality's interactive map as a self-contained HTML page.
 
@@ -690,6 +740,9 @@ def municipality_page(
     premises : geopandas.GeoDataFrame, optional
         Ranked premises (points), drawn as circle markers with a popup of
         ``premise_fields`` (whitelist column -> Dutch alias, escaped like the zones).
+    provenance : dict of str to str, optional
+        The full provenance in words (config hash, input files with SHA-256 and dates,
+        weights, legal basis, …), escaped into a folded ``Verantwoording`` list in the footer.
 
     Returns
     -------
@@ -779,7 +832,7 @@ def municipality_page(
     if legend_html:
         page.body_html.append(
             f'<div class="rm-legends" id="rm-legends">{"".join(legend_html)}</div>')
-    page.body_html.append(_footer_html(footer, audience))
+    page.body_html.append(_footer_html(footer, audience, provenance))
     page.late_scripts.append(_late_script(m.get_name(), legends))
     return page.render()
 
@@ -795,7 +848,7 @@ footer{margin-top:2rem;font-size:12px;color:#555}
 
 
 def index_page(*, title: str, entries: list[tuple[str, str, str]], footer: dict[str, str],
-               offline: bool = False) -> str:
+               offline: bool = False, provenance: dict[str, str] | None = None) -> str:
     """A plain HTML list of the municipality pages (no map, no scripts, no remote assets).
 
     Parameters
@@ -808,6 +861,8 @@ def index_page(*, title: str, entries: list[tuple[str, str, str]], footer: dict[
     offline : bool, default=False
         Accepted for symmetry with :func:`municipality_page`; the index is always
         self-contained.
+    provenance : dict of str to str, optional
+        The full provenance in words, escaped into a folded ``Verantwoording`` list.
 
     Examples
     --------
@@ -834,7 +889,8 @@ def index_page(*, title: str, entries: list[tuple[str, str, str]], footer: dict[
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape_text(title)}</title>\n<style>{_INDEX_CSS}</style>\n</head>\n"
             f"<body>\n<h1>{escape_text(title)}</h1>\n<ul>\n" + "\n".join(items)
-            + f"\n</ul>\n<footer>{foot}</footer>\n</body>\n</html>\n")
+            + f"\n</ul>\n<footer>{foot}{_provenance_html(provenance)}</footer>\n</body>\n"
+            "</html>\n")
 
 
 def write_page(path: str | Path, html: str) -> Path:

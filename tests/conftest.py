@@ -385,6 +385,42 @@ def scoring_project(risk_project):
     return risk_project
 
 
+REGISTER_TOML = """
+[register]
+url = "sqlite:///register.sqlite"
+
+[register.targets]
+baseline = 10
+in_beeld_share = 0.3
+"""
+
+#: `riskmap run` options that make it write every kind of file (the plan too).
+RUN_ALL = ("--capacity", "6", "--period", "2022-Q1", "--no-progress")
+
+
+@pytest.fixture
+def full_project(scoring_project):
+    """Opportunity, risk, scoring and a register: `riskmap run` writes every kind of file
+    (GeoTIFF, GeoPackage, PNG, HTML, XLSX, CSV, MANIFEST.json) in a few seconds."""
+    scoring_project.write_text(scoring_project.read_text() + REGISTER_TOML)
+    return scoring_project
+
+
+def riskmap_subprocess(*args: str, env: dict[str, str] | None = None, **kwargs):
+    """Start ``python -m riskmap ARGS`` in a new process that imports this riskmap."""
+    import subprocess
+    import sys
+
+    import riskmap
+
+    env = {**os.environ, **(env or {})}
+    root = str(Path(riskmap.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "riskmap", *args], env=env, **kwargs)
+
+
 
 def invoke(*args: str):
     """Run the CLI in-process; re-raise anything but SystemExit (that would be a bug)."""

@@ -137,7 +137,9 @@ def test_demo_html_maps_small_offline_and_clean_in_chromium(demo_out, browser, t
         assert page.stat().st_size < 5_000_000
         remote = re.findall(r'(?:src|href)\s*=\s*["\'](https?://[^"\']+)', html)
         assert all(u.startswith("https://service.pdok.nl") for u in remote), remote
-        assert "politie_incidenten" not in html and "SYN-0" not in html  # no incident ids
+        # no incident data: the incidents file is named only in the provenance (its hash)
+        outside = re.sub(r'<details class="rm-provenance".*?</details>', "", html, flags=re.S)
+        assert "politie_incidenten" not in outside and "SYN-0" not in html
         s = Session(browser, tmp_path)
         # no internet here: PDOK tiles are served as a blank tile, everything else must be
         # in the page itself (the Session records every request)
@@ -216,3 +218,26 @@ def test_demo_register_and_dashboard(demo_out):
     total = prog[(prog["statcode"] == "regio") & (prog["theme"] == "alle")].iloc[0]
     assert total["total"] == len(plan)
     assert "<script" not in (demo_out / "voortgang" / "voortgang.html").read_text()
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_riskmap_run_on_the_demo_equals_the_demo_stages(demo_out, tmp_path):
+    """`riskmap run` on the region demo matches the stage-by-stage demo output for output."""
+    from outputs import assert_same_outputs
+
+    from riskmap.demo import DEMO_CAPACITY
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(demo_out / "project.toml"), "--out",
+                                       str(out), "--capacity", str(DEMO_CAPACITY), "--period",
+                                       "2022-Q1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    names = ("opportunity.tif", "opportunity.gpkg", "opportunity.png", "risk.tif", "risk.gpkg",
+             "overlay.tif", "overlay.gpkg", "overlay.png", "kaart.html", "ranglijst.csv",
+             "ranglijst.xlsx", "ranglijst.gpkg")
+    files = [p.relative_to(demo_out) for name in names for p in demo_out.glob(f"GM*/{name}")]
+    files += [p.relative_to(demo_out) for p in (demo_out / "inspectieplan.xlsx",
+                                                demo_out / "inspectieplan.csv",
+                                                demo_out / "zones_regio.csv")]
+    assert len(files) > 39 * 8
+    assert_same_outputs(demo_out, out, files)

@@ -2,71 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import re
-
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
 import pytest
-import rasterio
-from openpyxl import load_workbook
+from outputs import assert_same_outputs
 
 from riskmap import config, hotspots, pipeline
 from riskmap.engine import DaskEngine, LocalEngine, get_engine, partitions
 from riskmap.errors import ConfigError, InputError, RiskmapError
-
-_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:\+00:00|Z)?")
-_IDS = re.compile(r"[0-9a-f]{32}")
-
-
-def _text(path) -> str:
-    """Text of an output without what may differ between two runs: time stamps, element ids."""
-    return _IDS.sub("ID", _STAMP.sub("T", path.read_text(encoding="utf-8-sig")))
-
-
-def assert_same_outputs(a, b):
-    """Every file of run ``a`` equals the same file of run ``b`` (data, not time stamps)."""
-    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
-    assert files_a == files_b
-    for rel in files_a:
-        pa, pb = a / rel, b / rel
-        suffix = pa.suffix
-        if suffix == ".tif":
-            with rasterio.open(pa) as x, rasterio.open(pb) as y:
-                np.testing.assert_array_equal(x.read(), y.read(), err_msg=str(rel))
-                assert x.transform == y.transform and x.crs == y.crs
-                tx, ty = x.tags(), y.tags()
-                tx.pop("RISKMAP_CREATED", None)
-                ty.pop("RISKMAP_CREATED", None)
-                assert tx == ty, rel
-        elif suffix == ".gpkg":
-            layers = [name for name, _ in pyogrio.list_layers(pa)]
-            assert layers == [name for name, _ in pyogrio.list_layers(pb)]
-            for layer in layers:
-                if layer == "layer_styles":
-                    continue
-                pd.testing.assert_frame_equal(gpd.read_file(pa, layer=layer),
-                                              gpd.read_file(pb, layer=layer), obj=f"{rel}:{layer}")
-        elif suffix == ".xlsx":
-            wa, wb = load_workbook(pa), load_workbook(pb)
-            assert wa.sheetnames == wb.sheetnames
-            for name in wa.sheetnames:
-                va = [[_STAMP.sub("T", str(c)) for c in r] for r in wa[name].iter_rows(
-                    values_only=True)]
-                vb = [[_STAMP.sub("T", str(c)) for c in r] for r in wb[name].iter_rows(
-                    values_only=True)]
-                assert va == vb, f"{rel}:{name}"
-        elif suffix in (".html", ".csv", ".json", ".md", ".txt"):
-            if rel.name == "MANIFEST.json":
-                ma, mb = json.loads(pa.read_text()), json.loads(pb.read_text())
-                assert set(ma["files"]) == set(mb["files"])
-                continue
-            assert _text(pa) == _text(pb), rel
-        else:  # PNG quick-looks and the rest: bytes
-            assert pa.read_bytes() == pb.read_bytes(), rel
 
 
 @pytest.fixture
@@ -157,7 +99,8 @@ def test_errors_keep_their_code_across_processes():
 
 
 @pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
-def test_dask_run_equals_single_process_run(project, tmp_path):
+def test_dask_run_equals_single_process_run(project, tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)  # each run its own time stamp
     one = tmp_path / "local"
     pipeline.run_project(project, one, capacity=6, period="2022-Q1")
     two = tmp_path / "dask"
@@ -178,3 +121,17 @@ def test_cli_engine_options(scoring_project, tmp_path):
     assert "E-ENGINE" in res.output and "--engine dask" in res.output
     assert "Traceback" not in res.output
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_dask_run_is_byte_identical_with_one_time_stamp(project, tmp_path, monkeypatch):
+    """With SOURCE_DATE_EPOCH the two engines write the very same bytes, MANIFEST included."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    one, two = tmp_path / "local", tmp_path / "dask"
+    pipeline.run_project(project, one, audience="police")
+    with DaskEngine(workers=2) as eng:
+        pipeline.run_project(project, two, audience="police", engine=eng)
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    differ = [str(f) for f in files if (one / f).read_bytes() != (two / f).read_bytes()]
+    assert differ == []

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from riskmap.errors import InputError
-from riskmap.evaluate import evaluate, hit_rate_curve, hotspot_size, rank_cells
+from riskmap.evaluate import evaluate, hit_rate_curve, hotspot_size, pei_at, rank_cells
 
 # Ten cells in a 2 x 5 map, 20 test incidents, no ties.
 #
@@ -256,3 +256,23 @@ def test_properties(score, data, seed):
         assert 0 <= r[key]["pei"] <= 1 + 1e-12
         assert r[key]["pai"] == pytest.approx(r[key]["hit_rate"] * r["cells"] / r[key]["k"])
     assert 0 <= r["auc"] <= 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.integers(5, 400), st.sampled_from([0.01, 0.05, 0.1, 0.5, 1.0]),
+       st.integers(1, 6), st.booleans())
+def test_pei_at_equals_evaluate(seed, n, share, levels, with_mask):
+    """The partial-sort PEI* picks the same cells as the full ranking (ties included)."""
+    rng = np.random.default_rng(seed)
+    score = rng.integers(0, levels, n).astype(float)  # few levels: many ties
+    test = rng.poisson(0.5, n).astype(float)
+    mask = rng.uniform(size=n) < 0.8 if with_mask else None
+    if mask is not None and not mask.any():
+        mask[0] = True
+    want = evaluate(score, test, mask=mask, shares=(share,), seed=seed % 7)
+    got = pei_at(score, test, share=share, mask=mask, seed=seed % 7)
+    key = next(k for k in want if k not in ("auc", "n_test", "cells"))
+    if np.isnan(want[key]["pei"]):
+        assert np.isnan(got)
+    else:
+        assert got == want[key]["pei"]

@@ -194,6 +194,37 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert list(target.parent.iterdir()) == []
 
 
+def test_atomic_path_temporary_names_and_side_files(tmp_path):
+    target = tmp_path / "opportunity.gpkg"
+    with io.atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".gpkg" and io.is_temporary(tmp)
+        tmp.write_text("new")
+        (tmp.parent / (tmp.name + "-journal")).write_text("sqlite")  # a driver's side file
+    assert [p.name for p in tmp_path.iterdir()] == ["opportunity.gpkg"]
+    assert not io.is_temporary(target) and not io.is_temporary("MANIFEST.previous.json")
+    # what a killed writer leaves is recognised and cleared, outputs stay
+    (tmp_path / "GM1").mkdir()
+    left = [tmp_path / "GM1" / ".kaart.html.riskmap-tmp-ab12cd34.html",
+            tmp_path / ".opportunity.gpkg.riskmap-tmp-x9y8z7w6.gpkg-journal"]
+    for p in left:
+        p.write_text("half")
+    assert sorted(io.remove_temporary(tmp_path)) == sorted(left)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["GM1", "opportunity.gpkg"]
+
+
+def test_replacing_a_listed_file_withdraws_the_manifest(tmp_path):
+    manifest = tmp_path / io.MANIFEST
+    manifest.write_text('{"complete": true, "files": {"GM1/risk.tif": {}}}')
+    with io.atomic_path(tmp_path / "GM1" / "other.csv") as tmp:  # not listed: stays
+        tmp.write_text("x")
+    assert manifest.exists()
+    with io.atomic_path(tmp_path / "GM1" / "risk.tif") as tmp:
+        tmp.write_text("x")
+        assert manifest.exists()  # withdrawn just before the file is replaced
+    assert not manifest.exists()
+    assert "GM1/risk.tif" in (tmp_path / io.PREVIOUS_MANIFEST).read_text()
+
+
 def test_geotiff_writer(tmp_path):
     grid = Grid.from_bounds(150_000, 450_000, 150_500, 450_300)
     band = np.full(grid.shape, 0.5)
@@ -216,3 +247,201 @@ def test_filter_matching_only_outside_the_region_warns_and_returns_nothing(gpkg)
         gdf = io.read_vector(gpkg, crs=RD_NEW, layer="punten", where="soort = 'a'",
                              bbox=far_bbox)
     assert len(gdf) == 0 and gdf.crs.equals(RD_NEW)
+
+
+# ----------------------------------------------------------------------------- GeoParquet
+# The GDAL in the pyogrio wheels has no Parquet driver: riskmap reads GeoParquet with pyarrow
+# and must give what the GDAL path gives for the same data.
+
+
+def _same_frame(parquet: gpd.GeoDataFrame, gpkg: gpd.GeoDataFrame) -> None:
+    """Same rows, columns, dtypes and geometries; GeoPackage FIDs count from 1, rows from 0."""
+    assert parquet.crs.equals(gpkg.crs)
+    assert list(parquet.columns) == list(gpkg.columns)
+    expected = gpkg.sort_index()
+    expected.index = expected.index - 1
+    assert parquet.index.tolist() == expected.index.tolist() and parquet.index.name == "fid"
+    for col in gpkg.columns.drop("geometry"):
+        assert parquet[col].dtype == expected[col].dtype, col
+        assert parquet[col].tolist() == expected[col].tolist(), col
+    assert shapely.equals_exact(parquet.geometry.values, expected.geometry.values,
+                                tolerance=1e-6).all()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".geoparquet"])
+@pytest.mark.parametrize("covering", [False, True])
+def test_geoparquet_bbox_read_equals_the_geopackage(gpkg, tmp_path, suffix, covering):
+    bbox = (150_000, 447_000, 153_000, 452_000)
+    for layer, gdf in sources().items():
+        path = tmp_path / f"{layer}{suffix}"
+        gdf.to_parquet(path, write_covering_bbox=covering)
+        got = io.read_vector(path, crs=RD_NEW, bbox=bbox)
+        _same_frame(got, io.read_vector(gpkg, crs=RD_NEW, layer=layer, bbox=bbox))
+        assert len(got) > 0
+        # only the columns asked for, and a whole-file read as well
+        only = io.read_vector(path, crs=RD_NEW, columns=list(gdf.columns[:1]))
+        _same_frame(only, io.read_vector(gpkg, crs=RD_NEW, layer=layer,
+                                         columns=list(gdf.columns[:1])))
+
+
+def test_geoparquet_is_reprojected_and_keeps_its_row_numbers(tmp_path):
+    path = tmp_path / "wgs.parquet"
+    src = sources()["punten"]
+    src.to_crs(4326).rename_geometry("geom").to_parquet(path)
+    gdf = io.read_vector(path, crs=RD_NEW, bbox=(150_000, 447_000, 153_000, 452_000))
+    assert gdf.crs.equals(RD_NEW) and gdf.geometry.name == "geometry"
+    np.testing.assert_allclose(gdf.geometry.x, src.geometry.x[gdf.index], atol=1e-3)
+    assert (gdf.soort == src.soort[gdf.index]).all()
+
+
+def test_geoparquet_without_crs_is_refused(tmp_path):
+    path = tmp_path / "nocrs.parquet"
+    sources()["punten"].set_crs(None, allow_override=True).to_parquet(path)
+    with pytest.raises(CRSError, match="nocrs.parquet has no CRS.*never guesses") as e:
+        io.read_vector(path, crs=RD_NEW)
+    assert e.value.code == "E-CRS-MISSING"
+    # no 'crs' key at all: the standard's lon/lat default is not taken on trust either
+    import json
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    del geo["columns"]["geometry"]["crs"]
+    absent = tmp_path / "absent.parquet"
+    pq.write_table(table.replace_schema_metadata({b"geo": json.dumps(geo)}), absent)
+    with pytest.raises(CRSError, match="has no CRS") as e:
+        io.read_vector(absent, crs=RD_NEW)
+    assert e.value.code == "E-CRS-MISSING"
+    # declaring it is explicit; a declaration against a stated CRS is a conflict
+    assert len(io.read_vector(absent, crs=RD_NEW, declared_crs=RD)) == 400
+    stated = tmp_path / "stated.parquet"
+    sources()["punten"].to_parquet(stated)
+    with pytest.raises(CRSError, match="declares EPSG:4326") as e:
+        io.read_vector(stated, crs=RD_NEW, declared_crs="EPSG:4326")
+    assert e.value.code == "E-CRS-CONFLICT"
+    wrong = tmp_path / "lonlat_as_rd.parquet"
+    sources()["punten"].to_crs(4326).set_crs(RD, allow_override=True).to_parquet(wrong)
+    with pytest.raises(CRSError, match="outside the area of use") as e:
+        io.read_vector(wrong, crs=RD_NEW)
+    assert e.value.code == "E-CRS-BOUNDS"
+
+
+def test_geoparquet_refusals_name_the_fix(tmp_path):
+    path = tmp_path / "punten.parquet"
+    sources()["punten"].to_parquet(path)
+    with pytest.raises(InputError, match="'oppervlakte' not found.*: soort, waarde\\.$") as e:
+        io.read_vector(path, crs=RD_NEW, columns=["oppervlakte"])
+    assert e.value.code == "E-INPUT-COLUMN"
+    with pytest.raises(InputError, match="one layer; remove layer = 'punten'") as e:
+        io.read_vector(path, crs=RD_NEW, layer="punten")
+    assert e.value.code == "E-INPUT-LAYER"
+    with pytest.raises(ConfigError, match="not supported for GeoParquet.*Filter the file") as e:
+        io.read_vector(path, crs=RD_NEW, where="soort = 'a'")
+    assert e.value.code == "E-CONFIG-WHERE"
+    with io.use_limits(max_features=100), pytest.raises(InputError, match="400 features") as e:
+        io.read_vector(path, crs=RD_NEW)
+    assert e.value.code == "E-INPUT-TOOBIG"
+    empty = tmp_path / "leeg.parquet"
+    sources()["punten"].iloc[:0].to_parquet(empty)
+    with pytest.raises(InputError, match="is empty") as e:
+        io.read_vector(empty, crs=RD_NEW)
+    assert e.value.code == "E-INPUT-EMPTY"
+    plain = tmp_path / "plain.parquet"
+    sources()["punten"].drop(columns="geometry").to_parquet(plain)
+    with pytest.raises(InputError, match="without GeoParquet metadata") as e:
+        io.read_vector(plain, crs=RD_NEW)
+    assert e.value.code == "E-INPUT-READ"
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(InputError, match="cannot be read as a GeoParquet") as e:
+        io.read_vector(cut, crs=RD_NEW)
+    assert e.value.code == "E-INPUT-READ"
+
+
+def test_geoparquet_geometry_problems_name_rows(tmp_path):
+    bowtie = shapely.Polygon([(150_000, 450_000), (151_000, 451_000), (151_000, 450_000),
+                              (150_000, 451_000)])
+    ok = shapely.box(152_000, 450_000, 152_500, 450_500)
+    path = tmp_path / "bad.parquet"
+    gpd.GeoDataFrame({"v": [1, 2, 3, 4]}, geometry=[ok, bowtie, None, bowtie],
+                     crs=RD).to_parquet(path)
+    with pytest.raises(InputError, match=r"1 null or empty geometries \(FIDs \[2\]\); 2 invalid "
+                       r"geometries \(FIDs \[1, 3\]; first: Self-intersection") as e:
+        io.read_vector(path, crs=RD_NEW)
+    assert e.value.code == "E-INPUT-GEOMETRY"
+    # a bbox read cannot return the null geometry; it is reported all the same
+    with pytest.raises(InputError, match=r"null or empty geometries \(FIDs \[2\]\)"):
+        io.read_vector(path, crs=RD_NEW, bbox=(151_900, 449_900, 152_600, 450_600))
+    fixed = io.read_vector(path, crs=RD_NEW, repair=True)
+    assert fixed.index.tolist() == [0, 1, 3] and fixed.is_valid.all()
+    # nothing in the extent: a warning (or, for a partition, a normal answer)
+    far = (100_000, 400_000, 101_000, 401_000)
+    from riskmap.errors import RiskmapWarning
+
+    with pytest.warns(RiskmapWarning, match="no features within the region's extent"):
+        assert len(io.read_vector(path, crs=RD_NEW, bbox=far, repair=True)) == 0
+    assert len(io.read_vector(path, crs=RD_NEW, bbox=far, repair=True, empty_ok=True)) == 0
+
+
+def test_geoparquet_synthetic_mark(tmp_path):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "demo.parquet"
+    sources()["lijnen"].to_parquet(path)
+    assert not io.is_synthetic(path)
+    table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata(
+        {**table.schema.metadata, b"RISKMAP_SYNTHETIC": b"true"}), path)
+    assert io.is_synthetic(path)
+    assert io.vector_fields(path) == ["naam"]
+
+
+def test_opportunity_run_with_a_geoparquet_source_equals_the_geopackage_run(tiny_project):
+    from riskmap import config, pipeline
+
+    project = config.load_project(tiny_project)
+    _, before = pipeline.opportunity_maps(project)
+    data = tiny_project.parent / "data"
+    sources()["vlakken"].to_parquet(data / "vlakken.parquet")
+    sources()["punten"].to_parquet(data / "punten.geoparquet")
+    layers = tiny_project.parent / "layers" / "test.toml"
+    text = layers.read_text(encoding="utf-8")
+    text = text.replace('{ file = "bronnen.gpkg", layer = "vlakken" }',
+                        '{ file = "vlakken.parquet" }')
+    text = text.replace('source = { file = "bronnen.gpkg", layer = "punten" }\nmeasure = "count"',
+                        'source = { file = "punten.geoparquet" }\nmeasure = "count"')
+    assert text.count(".parquet") == 2 and text.count(".geoparquet") == 1
+    layers.write_text(text, encoding="utf-8")
+    project = config.load_project(tiny_project)
+    _, after = pipeline.opportunity_maps(project)
+    assert [m.code for m in after] == [m.code for m in before]
+    for a, b in zip(after, before, strict=True):
+        np.testing.assert_array_equal(a.score, b.score)
+        assert a.contributions.keys() == b.contributions.keys()
+        for name in a.contributions:
+            np.testing.assert_array_equal(a.contributions[name], b.contributions[name])
+
+
+def test_geoparquet_incidents_without_a_stated_crs_are_refused(tmp_path):
+    """Incidents in GeoParquet follow the same rule: no CRS84 default for a missing crs."""
+    import json
+
+    import pyarrow.parquet as pq
+    from conftest import incidents_frame
+
+    from riskmap.incidents import read_incidents
+
+    df = incidents_frame()
+    gdf = gpd.GeoDataFrame(df.drop(columns=["x", "y"]), geometry=shapely.points(df.x, df.y),
+                           crs=RD)
+    path = tmp_path / "incidenten.parquet"
+    gdf.to_parquet(path)
+    assert len(read_incidents(path, date_col="datum", target_crs=RD_NEW)) == len(df)
+    table = pq.read_table(path)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    del geo["columns"]["geometry"]["crs"]
+    pq.write_table(table.replace_schema_metadata({b"geo": json.dumps(geo)}), path)
+    with pytest.raises(CRSError, match="has no CRS") as e:
+        read_incidents(path, date_col="datum", target_crs=RD_NEW)
+    assert e.value.code == "E-CRS-MISSING"

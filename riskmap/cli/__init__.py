@@ -10,6 +10,7 @@ import click
 
 from riskmap.cli.backtest import backtest
 from riskmap.cli.demo import demo
+from riskmap.cli.explain import explain
 from riskmap.cli.map import map_
 from riskmap.cli.opportunity import opportunity
 from riskmap.cli.options import setup_logging
@@ -53,5 +54,6 @@ main.add_command(rank)
 main.add_command(plan)
 main.add_command(register)
 main.add_command(run)
+main.add_command(explain)
 
 __all__ = ["main"]

@@ -53,6 +53,18 @@ def make_gpkg_undefined_srs(path: Path) -> None:
         pyogrio.write_dataframe(gm.set_crs(None, allow_override=True), path, layer="gemeenten")
 
 
+def make_parquet_without_crs(path: Path) -> None:
+    """GeoParquet lines whose metadata states no CRS (``"crs": null``)."""
+    _lines(None).to_parquet(path)
+
+
+def make_parquet_points(path: Path) -> None:
+    """The test points as GeoParquet (RD New): a good file, for a filter it cannot take."""
+    from conftest import sources
+
+    sources()["punten"].to_parquet(path)
+
+
 def make_gpkg_nan_coords(path: Path) -> None:
     """Lines of which one ends at NaN, NaN."""
     with warnings.catch_warnings():
