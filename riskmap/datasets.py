@@ -570,8 +570,16 @@ class _Objects:
 class _Generator:
     """Builds every synthetic layer for a set of municipalities."""
 
-    def __init__(self, gm: gpd.GeoDataFrame, *, seed: int, scale: float) -> None:
+    def __init__(self, gm: gpd.GeoDataFrame, *, seed: int, scale: float,
+                 info: list[_Muni] | None = None,
+                 motorways: dict[str, list[tuple[float, float]]] | None = None,
+                 waters: list | None = None, forest_zones: list | None = None) -> None:
+        """``info``, ``motorways``, ``waters`` and ``forest_zones`` default to the region's
+        fixed knowledge; other areas (``benchmarks/country.py``) pass their own."""
         self.seed, self.scale = seed, scale
+        self.motorway_courses = _MOTORWAYS if motorways is None else motorways
+        self.water_courses = _WATERS if waters is None else waters
+        self.forest_zones = _FOREST_ZONES if forest_zones is None else forest_zones
         self.gm = gm.reset_index(drop=True)
         self.codes = self.gm["statcode"].to_numpy(dtype=object)
         self.names = self.gm["statnaam"].to_numpy(dtype=object)
@@ -579,8 +587,8 @@ class _Generator:
         self.polys = np.asarray(self.gm.geometry.values, dtype=object)
         self.flevoland = (self.gm["provincie"] == "Flevoland").to_numpy() \
             if "provincie" in self.gm else np.zeros(len(self.gm), bool)
-        self.info = [_MUNICIPALITIES.get(c) or self._fallback_info(m)
-                     for m, c in enumerate(self.codes)]
+        self.info = list(info) if info is not None else [
+            _MUNICIPALITIES.get(c) or self._fallback_info(m) for m, c in enumerate(self.codes)]
         self.region = shapely.union_all(self.polys)
         self.halo2 = self.region.buffer(2000)
         shapely.prepare(self.region)
@@ -641,9 +649,9 @@ class _Generator:
 
     def make_water(self) -> None:
         """Rivers, canals and lakes as buffered courses, clipped to the region + 2 km."""
-        lines = np.array([shapely.LineString(c) for _, _, c in _WATERS], dtype=object)
-        kinds = np.array([k for k, _, _ in _WATERS])
-        widths = np.array([w for _, w, _ in _WATERS], float)
+        lines = np.array([shapely.LineString(c) for _, _, c in self.water_courses], dtype=object)
+        kinds = np.array([k for k, _, _ in self.water_courses])
+        widths = np.array([w for _, w, _ in self.water_courses], float)
         near = shapely.intersects(lines, self.halo2.buffer(2000))
         polys = shapely.buffer(lines[near], widths[near], quad_segs=4)
         kinds = kinds[near]
@@ -668,7 +676,7 @@ class _Generator:
         self.exits = []            # (x, y, tx, ty) of every exit inside the halo
         self.motorways = []        # full smoothed polylines (for estates along them)
         lines = []
-        for name, course in _MOTORWAYS.items():
+        for name, course in self.motorway_courses.items():
             rng = self.rng("motorway", zlib.crc32(name.encode()))
             line = _Polyline(_chaikin(np.array(course, float), 3))
             if not shapely.intersects(shapely.linestrings(line.xy), self.halo2.buffer(3000)):
@@ -1122,7 +1130,7 @@ class _Generator:
         """Forest and heath patches in the real forest areas, minus water, towns and estates."""
         rng = self.rng("forest")
         geoms, kinds = [], []
-        for course, spread, n, (r0, r1), probs in _FOREST_ZONES:
+        for course, spread, n, (r0, r1), probs in self.forest_zones:
             line = _Polyline(_chaikin(np.array(course, float), 2))
             p, t = line.at(rng.uniform(0, line.length, n))
             off = rng.normal(0, spread / 2, n)

@@ -1019,9 +1019,15 @@ def write_gpkg(
     """
     layers = gdf if isinstance(gdf, dict) else {layer: gdf}
     # GDAL stamps gpkg_contents.last_change (and the metadata) with the current time; the
-    # run's time instead keeps the file reproducible (riskmap.clock)
+    # run's time instead keeps the file reproducible (riskmap.clock). No fsync per SQLite
+    # commit: the file is a temporary one that atomic_path renames when complete, so a killed
+    # process never leaves a half-written GeoPackage either way; the fsyncs cost ~50 ms per
+    # file (~10 s of a region run at 100 m, BENCHMARKS.md). What they bought: content on disk
+    # before the rename; after a crash of the machine (not the process) just after a run a
+    # file can be damaged, which MANIFEST.json's SHA-256 reveals (--resume rewrites it).
     when = clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    with atomic_path(path) as tmp, _gdal_config(OGR_CURRENT_DATE=when):
+    with atomic_path(path) as tmp, _gdal_config(OGR_CURRENT_DATE=when,
+                                                OGR_SQLITE_SYNCHRONOUS="OFF"):
         for name, frame in layers.items():
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=tmp.exists(),
                                     layer_metadata=metadata or None, use_arrow=use_arrow)
@@ -1048,6 +1054,7 @@ def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str
 
     con = sqlite3.connect(path)
     try:
+        con.execute("PRAGMA synchronous = OFF")  # a temporary file, see write_gpkg
         con.execute(
             "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
