@@ -137,9 +137,15 @@ class DaskEngine:
 
         if not items:
             return []
-        # the workers carry on the run's clock: every file of a run has one time stamp
-        fn = functools.partial(_on_clock, fn, clock.now())
-        futures = self.client.map(fn, list(items), pure=False)
+        # the workers carry on the run's clock: every file of a run has one time stamp. The
+        # shared arguments (project, grid, incidents, masks) go to the workers once, not
+        # inside every task of the graph.
+        func, shared = (fn.func, dict(fn.keywords)) if isinstance(fn, functools.partial) \
+            and not fn.args else (fn, {})
+        shared = {k: v if _small(v) else self.client.scatter([v], broadcast=True)[0]
+                  for k, v in shared.items()}
+        futures = self.client.map(_on_clock, list(items), pure=False, fn=func,
+                                  when=clock.now(), **shared)
         bar = tqdm(total=len(futures), desc=desc, disable=not progress)
         try:
             for fut in as_completed(futures):
@@ -163,9 +169,13 @@ class DaskEngine:
         self.close()
 
 
-def _on_clock(fn: Callable, when, item):
+def _on_clock(item, *, fn: Callable, when, **kwargs):
     with clock.at(when):
-        return fn(item)
+        return fn(item, **kwargs)
+
+
+def _small(value) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | os.PathLike)
 
 
 def get_engine(name: str = "local", *, scheduler: str | None = None,
