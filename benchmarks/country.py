@@ -291,16 +291,7 @@ def generate_province(args: tuple) -> dict:
     gm, info, seed, scale, mw, fz, tmp = args
     t = time.perf_counter()
     g = datasets._Generator(gm, seed=seed, scale=scale, info=info, motorways=mw,
-                            forest_zones=fz)
-    g.make_towns()
-    g.make_water()
-    g.make_motorways()
-    g.make_estates()
-    g.make_estate_premises()
-    g.make_dwellings()
-    g.make_forest()
-    g.make_roads()
-    g.make_farms()
+                            forest_zones=fz).make_all()
     pand, vbo = g.bag_frames()
     region = g.region
     roads = g.roads_frame()

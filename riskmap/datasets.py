@@ -596,6 +596,19 @@ class _Generator:
         self.streets: list[pd.DataFrame] = []     # NWB rows, in the order they are made
         self.obj = _Objects()
 
+    def make_all(self) -> _Generator:
+        """Every feature in dependency order (towns first, farms last); returns self."""
+        self.make_towns()
+        self.make_water()
+        self.make_motorways()
+        self.make_estates()
+        self.make_estate_premises()
+        self.make_dwellings()
+        self.make_forest()
+        self.make_roads()
+        self.make_farms()
+        return self
+
     def _fallback_info(self, m: int) -> _Muni:
         area = shapely.area(self.polys[m]) / 1e6
         lo = 1000 + int(_hash(self.seed, self.code_int[m])[0] % _U64(8000))
@@ -1729,16 +1742,7 @@ def make_demo_data(
     gm = _select(gpd.read_file(get_path("gemeenten_2021")), municipalities)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    g = _Generator(gm, seed=int(seed), scale=float(scale))
-    g.make_towns()
-    g.make_water()
-    g.make_motorways()
-    g.make_estates()
-    g.make_estate_premises()
-    g.make_dwellings()
-    g.make_forest()
-    g.make_roads()
-    g.make_farms()
+    g = _Generator(gm, seed=int(seed), scale=float(scale)).make_all()
     pand, vbo = g.bag_frames()
     layers = {
         ("bag", "pand"): pand,

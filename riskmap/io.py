@@ -465,16 +465,7 @@ def read_vector(
     file_crs = CRS.from_user_input(info["crs"]) if info["crs"] else None
     if is_undefined(file_crs):
         file_crs = None
-    if file_crs is None and declared_crs is None:
-        raise CRSError(f"{where_txt} has no CRS. Fix the file, or declare it in the source: "
-                       'crs = "EPSG:28992" (RD New) or crs = "EPSG:4326" (GPS lon/lat). '
-                       "riskmap never guesses a CRS.", code="E-CRS-MISSING")
-    if file_crs is not None and declared_crs is not None and not file_crs.equals(
-            CRS.from_user_input(declared_crs)):
-        raise CRSError(f"{where_txt}: the file says {file_crs.to_string()} but the config "
-                       f"declares {declared_crs}. Remove crs from the source (the file's CRS "
-                       "wins) or fix the file.", code="E-CRS-CONFLICT")
-    src_crs = file_crs or CRS.from_user_input(declared_crs)
+    src_crs = _source_crs(file_crs, declared_crs, where_txt=where_txt)
     if info["features"] == 0:
         raise InputError(f"{where_txt} is empty (0 features). Point the source at a layer with "
                          "data.", code="E-INPUT-EMPTY")
@@ -668,18 +659,9 @@ def _read_geoparquet(
         raise InputError(f"{where_txt}: column(s) {', '.join(map(repr, missing))} not found. "
                          f"Columns in the layer: {', '.join(fields) or '(none)'}.",
                          code="E-INPUT-COLUMN")
-    file_crs = _geoparquet_crs(column, where_txt=where_txt)
-    if file_crs is None and declared_crs is None:
-        raise CRSError(f"{where_txt} has no CRS. Fix the file, or declare it in the source: "
-                       'crs = "EPSG:28992" (RD New) or crs = "EPSG:4326" (GPS lon/lat). '
-                       "riskmap never guesses a CRS (not even the GeoParquet default of "
-                       "lon/lat for a file that states none).", code="E-CRS-MISSING")
-    if file_crs is not None and declared_crs is not None and not file_crs.equals(
-            CRS.from_user_input(declared_crs)):
-        raise CRSError(f"{where_txt}: the file says {file_crs.to_string()} but the config "
-                       f"declares {declared_crs}. Remove crs from the source (the file's CRS "
-                       "wins) or fix the file.", code="E-CRS-CONFLICT")
-    src_crs = file_crs or CRS.from_user_input(declared_crs)
+    src_crs = _source_crs(_geoparquet_crs(column, where_txt=where_txt), declared_crs,
+                          where_txt=where_txt, note=" (not even the GeoParquet default of "
+                          "lon/lat for a file that states none)")
     if meta.num_rows == 0:
         raise InputError(f"{where_txt} is empty (0 features). Point the source at a layer with "
                          "data.", code="E-INPUT-EMPTY")
@@ -714,6 +696,21 @@ def _fid_index(n: int):
     import pandas as pd
 
     return pd.RangeIndex(n, name="fid")
+
+
+def _source_crs(file_crs: CRS | None, declared_crs: str | None, *, where_txt: str,
+                note: str = "") -> CRS:
+    """The CRS of a source: the file's, or the declared one; never a guess, never a conflict."""
+    if file_crs is None and declared_crs is None:
+        raise CRSError(f"{where_txt} has no CRS. Fix the file, or declare it in the source: "
+                       'crs = "EPSG:28992" (RD New) or crs = "EPSG:4326" (GPS lon/lat). '
+                       f"riskmap never guesses a CRS{note}.", code="E-CRS-MISSING")
+    if file_crs is not None and declared_crs is not None and not file_crs.equals(
+            CRS.from_user_input(declared_crs)):
+        raise CRSError(f"{where_txt}: the file says {file_crs.to_string()} but the config "
+                       f"declares {declared_crs}. Remove crs from the source (the file's CRS "
+                       "wins) or fix the file.", code="E-CRS-CONFLICT")
+    return file_crs or CRS.from_user_input(declared_crs)
 
 
 def _null_fids(src: str, layer: str | None, where: str | None, info: dict) -> list[int]:
