@@ -139,10 +139,12 @@ class DaskEngine:
             return []
         # the workers carry on the run's clock: every file of a run has one time stamp. The
         # shared arguments (project, grid, incidents, masks) go to the workers once, not
-        # inside every task of the graph.
+        # inside every task of the graph; under keys of their own (hash=False), because a
+        # content-hashed key shared with an earlier map is released when that map's futures
+        # are, under the feet of this map's tasks ("lost dependencies").
         func, shared = (fn.func, dict(fn.keywords)) if isinstance(fn, functools.partial) \
             and not fn.args else (fn, {})
-        shared = {k: v if _small(v) else self.client.scatter([v], broadcast=True)[0]
+        shared = {k: v if _small(v) else self.client.scatter([v], broadcast=True, hash=False)[0]
                   for k, v in shared.items()}
         futures = self.client.map(_on_clock, list(items), pure=False, fn=func,
                                   when=clock.now(), **shared)
