@@ -224,7 +224,7 @@ def band_kernel(radius_m: float, cell_size: float) -> np.ndarray:
 def _correlate(a: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Correlate with zero padding; direct for small kernels, FFT for large ones."""
     if np.count_nonzero(k) <= FFT_MIN_WEIGHTS:
-        return ndimage.correlate(a, k, mode="constant", cval=0.0)
+        return _direct(a, k)
     # the band kernel is symmetric, so correlation equals convolution
     return signal.fftconvolve(a, k, mode="same")
 
@@ -245,12 +245,13 @@ def _moments(x: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
 
 def _gistar_z(
     x: np.ndarray, mask: np.ndarray, k: np.ndarray, w: np.ndarray, n: int,
-    moments: tuple[float, float] | None = None,
+    moments: tuple[float, float] | None = None, correlate=None,
 ) -> np.ndarray | None:
     """Gi* z-scores of one lattice (NaN outside the mask); None if x is constant on the mask.
 
     ``moments`` (mean, standard deviation) and ``n`` of the whole lattice when ``x`` is a
-    window of it (the partitioned engine); by default those of ``x`` itself.
+    window of it (the partitioned engine); by default those of ``x`` itself. ``correlate``
+    replaces :func:`_correlate` (the windows correlate directly, never by FFT).
     """
     mean, s = moments if moments is not None else _moments(x, mask)
     if not s > 0:
@@ -258,7 +259,7 @@ def _gistar_z(
     # numerator S - mean * W_i = correlate((x - mean) * mask, K): centred first, which keeps
     # the FFT's rounding error small.
     centred = np.where(mask, x - mean, 0.0)
-    num = _correlate(centred, k)
+    num = (correlate or _correlate)(centred, k)
     var = w * (n - w) / (n - 1)
     z = np.full(x.shape, np.nan)
     ok = mask & (var > 0)
@@ -418,15 +419,13 @@ def gistar_partition(
     m = np.asarray(mask, dtype=bool)
     mean, s, n = moments
     k = _kernel(radius_m, cell_size, max_half=max_half)
-    w = np.rint(ndimage.correlate(m.astype(np.float64), k, mode="constant", cval=0.0))
-    centred = np.where(m, x - mean, 0.0)
-    num = ndimage.correlate(centred, k, mode="constant", cval=0.0)
-    var = w * (n - w) / (n - 1)
-    z = np.full(x.shape, np.nan)
-    ok = m & (var > 0)
-    z[ok] = num[ok] / (s * np.sqrt(var[ok]))
-    z[m & ~(var > 0)] = 0.0
-    return z
+    w = np.rint(_direct(m.astype(np.float64), k))
+    return _gistar_z(x, m, k, w, n, moments=(mean, s), correlate=_direct)
+
+
+def _direct(a: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Correlate with zero padding, always directly (sums independent of the array size)."""
+    return ndimage.correlate(a, k, mode="constant", cval=0.0)
 
 
 def gistar_moments(values, *, mask=None) -> tuple[float, float, int]:
