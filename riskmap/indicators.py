@@ -34,7 +34,10 @@ __all__ = ["attribute", "count", "coverage", "density", "distance", "points_of"]
 def points_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x and y of points, or of the centroids of lines and polygons."""
     geoms = np.asarray(geoms)
-    pts = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.centroid(geoms))
+    pts = geoms.copy()
+    other = shapely.get_type_id(geoms) != 0
+    if other.any():
+        pts[other] = shapely.centroid(geoms[other])
     return shapely.get_x(pts), shapely.get_y(pts)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import rasterio
 import shapely
@@ -39,6 +40,7 @@ from riskmap.grid import Grid
 
 __all__ = [
     "Limits",
+    "Points",
     "atomic_path",
     "check_feature_count",
     "check_input",
@@ -366,6 +368,23 @@ def check_feature_count(n: int, *, what: str, limits: Limits | None = None) -> N
                          code="E-INPUT-TOOBIG")
 
 
+@dataclass(frozen=True)
+class Points:
+    """Points as arrays: what :func:`read_vector` gives with ``as_points=True``.
+
+    ``x`` and ``y`` are in the working CRS (the centroids for lines and polygons, as
+    :func:`riskmap.indicators.points_of` makes them); ``data`` holds the attribute columns
+    asked for, indexed by the file's feature id like the GeoDataFrame would be.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    data: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
 def read_vector(
     path: str | Path,
     *,
@@ -379,7 +398,8 @@ def read_vector(
     what: str = "source",
     limits: Limits | None = None,
     empty_ok: bool = False,
-) -> gpd.GeoDataFrame:
+    as_points: bool = False,
+) -> gpd.GeoDataFrame | Points:
     """Read a vector layer into ``crs``, refusing what cannot be trusted.
 
     Parameters
@@ -410,13 +430,31 @@ def read_vector(
     limits : Limits, optional
         Caps and network permission (default: :func:`current_limits`); see
         :func:`check_input`.
+    as_points : bool, default=False
+        Return :class:`Points` (coordinates as arrays) instead of a GeoDataFrame: what the
+        point measures need. A layer of plain 2-D points is then read without making a
+        shapely geometry per feature (seconds for a million addresses); the checks are the
+        same.
 
     Returns
     -------
-    GeoDataFrame
+    GeoDataFrame or Points
         Indexed by the file's feature id (FID; for GeoParquet the row number from 0), so
         messages can name rows.
     """
+    result = _read_vector(path, crs=crs, layer=layer, where=where, declared_crs=declared_crs,
+                          bbox=bbox, columns=columns, repair=repair, what=what, limits=limits,
+                          empty_ok=empty_ok, as_points=as_points)
+    if as_points and not isinstance(result, Points):
+        from riskmap.indicators import points_of
+
+        x, y = points_of(result.geometry.values)
+        return Points(x=x, y=y, data=pd.DataFrame(result.drop(columns=result.geometry.name)))
+    return result
+
+
+def _read_vector(path, *, crs, layer, where, declared_crs, bbox, columns, repair, what,
+                 limits, empty_ok, as_points):
     limits = limits or current_limits()
     src = check_input(path, kinds=VECTOR_SUFFIXES, what=what, limits=limits)
     parquet = suffix_of(path) in PARQUET_SUFFIXES
@@ -476,12 +514,21 @@ def read_vector(
     if bbox is not None:
         tr = transformer(crs, src_crs)
         read_bbox = tuple(tr.transform_bounds(*bbox))
+    # a bbox read never returns features without geometry: they are looked for separately
+    plain = as_points and info.get("geometry_type") == "Point" and (
+        read_bbox is None or repair or not _null_fids(src, layer, where, info))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = pyogrio.read_dataframe(src, layer=layer, where=where, bbox=read_bbox,
-                                         columns=columns, fid_as_index=True,
-                                         on_invalid="ignore")
+            pts = _read_ogr_xy(src, layer=layer, where=where, bbox=read_bbox,
+                               columns=columns) if plain else None
+            if pts is not None:
+                x, y, attrs = pts
+                if not src_crs.equals(crs):
+                    x, y = transformer(src_crs, crs).transform(x, y)
+                return Points(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float),
+                              data=attrs)
+            gdf = _read_ogr(src, layer=layer, where=where, bbox=read_bbox, columns=columns)
     except Exception as exc:
         if where:
             raise ConfigError(f"{where_txt}: the filter where = {where!r} is not valid OGR SQL "
@@ -505,10 +552,116 @@ def read_vector(
         raise InputError(f"{where_txt}: no features within the region's extent. Check that the "
                          "file covers the region and that its CRS is right.",
                          code="E-INPUT-EMPTY")
-    # a bbox read never returns features without geometry: look for them separately
     null_fids = [] if read_bbox is None or repair else _null_fids(src, layer, where, info)
     return _checked_geometries(gdf, crs=crs, null_fids=null_fids, repair=repair,
                                where_txt=where_txt)
+
+
+def _read_ogr(src: str, *, layer: str | None, where: str | None, bbox: tuple | None,
+              columns: list[str] | None) -> gpd.GeoDataFrame:
+    """``pyogrio.read_dataframe(…, fid_as_index=True, on_invalid="ignore")``, faster.
+
+    The geometries come from GDAL's Arrow stream as WKB and 2-D points are decoded with numpy
+    (:func:`geometries_from_wkb`): making a million shapely points from WKB bytes objects
+    takes seconds, the bytes objects themselves as long again. The attributes (if any are
+    asked for) are read as pyogrio reads them, without geometries, so their types are those
+    of ``read_dataframe``. No CRS is set; the caller sets the source's.
+    """
+    index, wkb = _read_wkb(src, layer=layer, where=where, bbox=bbox)
+    geoms = geometries_from_wkb(wkb)
+    return gpd.GeoDataFrame(_attributes(src, index, layer=layer, where=where, bbox=bbox,
+                                        columns=columns), geometry=geoms)
+
+
+def _read_ogr_xy(src: str, *, layer: str | None, where: str | None, bbox: tuple | None,
+                 columns: list[str] | None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame] | None:
+    """x, y (in the file's CRS) and attributes of a layer of plain 2-D points, else None.
+
+    None when no feature matches or any feature is not a finite little-endian 2-D point
+    (null, empty, 3-D, …): :func:`_read_ogr` and the geometry checks then take over.
+    """
+    index, wkb = _read_wkb(src, layer=layer, where=where, bbox=bbox)
+    if len(index) == 0 or wkb.null_count:
+        return None
+    xy, plain = _plain_points(wkb)
+    if not plain.all():
+        return None
+    attrs = _attributes(src, index, layer=layer, where=where, bbox=bbox, columns=columns)
+    return xy[:, 0].copy(), xy[:, 1].copy(), attrs
+
+
+def _read_wkb(src: str, *, layer: str | None, where: str | None, bbox: tuple | None):
+    """The FIDs (as the index pyogrio's ``fid_as_index`` gives) and the WKB Arrow array."""
+    import pyarrow as pa
+
+    meta, table = pyogrio.read_arrow(src, layer=layer, where=where, bbox=bbox, columns=[],
+                                     return_fids=True)
+    index = pd.Index(table.column(meta["fid_column"]).to_numpy(), name="fid")
+    wkb = table.column(meta["geometry_name"] or "wkb_geometry").combine_chunks()
+    if pa.types.is_large_binary(wkb.type):
+        wkb = wkb.cast(pa.binary())
+    return index, wkb
+
+
+def _attributes(src: str, index: pd.Index, *, layer: str | None, where: str | None,
+                bbox: tuple | None, columns: list[str] | None) -> pd.DataFrame:
+    """The attribute columns of the features of ``index``, typed as pyogrio types them."""
+    if columns == []:
+        return pd.DataFrame(index=index)
+    attrs = pyogrio.read_dataframe(src, layer=layer, where=where, bbox=bbox, columns=columns,
+                                   read_geometry=False, fid_as_index=True)
+    if not attrs.index.equals(index):  # the same query: the same rows, in the same order
+        attrs = attrs.reindex(index)
+    return attrs
+
+
+def _plain_points(arr) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of the WKB values that are finite little-endian 2-D points, and which are.
+
+    Such a point is 21 bytes: byte order 1, geometry type 1 (uint32), x and y (float64).
+    Rows that are not get NaN coordinates and False.
+    """
+    n = len(arr)
+    xy = np.full((n, 2), np.nan)
+    plain = np.zeros(n, dtype=bool)
+    if n == 0 or arr.buffers()[2] is None:
+        return xy, plain
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    rows = np.flatnonzero(valid & (np.diff(offsets) == 21))
+    if rows.size:
+        rec = data[offsets[rows, None] + np.arange(21)]
+        kind = rec[:, 1:5].copy().view("<u4").ravel()
+        coords = rec[:, 5:21].copy().view("<f8")
+        ok = (rec[:, 0] == 1) & (kind == 1) & np.isfinite(coords).all(axis=1)
+        xy[rows[ok]] = coords[ok]
+        plain[rows[ok]] = True
+    return xy, plain
+
+
+def geometries_from_wkb(column) -> np.ndarray:
+    """Shapely geometries of an Arrow column of WKB (None for nulls and unreadable WKB).
+
+    Little-endian 2-D points with finite coordinates (21 bytes: byte order, type 1, x, y),
+    which is what GDAL writes for point layers, are decoded with numpy and made with
+    ``shapely.points``; everything else goes through ``shapely.from_wkb``.
+    """
+    import pyarrow as pa
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_large_binary(arr.type):
+        arr = arr.cast(pa.binary())
+    xy, plain = _plain_points(arr)
+    if plain.all():
+        return shapely.points(xy)
+    out = np.full(len(arr), None, dtype=object)
+    out[plain] = shapely.points(xy[plain])
+    rest = np.flatnonzero(arr.is_valid().to_numpy(zero_copy_only=False) & ~plain)
+    if rest.size:
+        wkb = arr.take(pa.array(rest)).to_numpy(zero_copy_only=False)
+        out[rest] = shapely.from_wkb(wkb, on_invalid="ignore")
+    return out
 
 
 def _warn_none_here(where_txt: str, where: str | None) -> None:
@@ -693,7 +846,6 @@ def _read_geoparquet(
 
 def _fid_index(n: int):
     """Row numbers 0 … n-1 as an index named ``fid`` (what pyogrio's ``fid_as_index`` gives)."""
-    import pandas as pd
 
     return pd.RangeIndex(n, name="fid")
 
@@ -856,7 +1008,6 @@ def read_table(
     At most ``limits.max_features`` rows are read; one more is an error. ``kwargs`` go to
     :func:`pandas.read_csv` (or :func:`pandas.read_excel` for ``.xlsx``).
     """
-    import pandas as pd
 
     limits = limits or current_limits()
     src = check_input(path, kinds=kinds, what=what, limits=limits)

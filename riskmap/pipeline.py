@@ -68,12 +68,17 @@ def _grid_of(where: Region | Grid) -> Grid:
     return where if isinstance(where, Grid) else where.grid
 
 
+#: Measures of points (centroids for lines and polygons): their sources are read as arrays.
+POINT_MEASURES = ("density", "count")
+
+
 def read_source(project: Project, ind: IndicatorSpec, region: Region | Grid, *,
                 what: str = "", partition: bool = False):
     """Read what an indicator measures on the region's (or a partition's) grid.
 
-    A GeoDataFrame of the features up to ``pad_m`` beyond the grid, or an array for
-    ``raster``. For a ``partition`` (one municipality's grid) no features is a normal answer.
+    A GeoDataFrame of the features up to ``pad_m`` beyond the grid (:class:`riskmap.io.Points`
+    for the :data:`POINT_MEASURES`), or an array for ``raster``. For a ``partition`` (one
+    municipality's grid) no features is a normal answer.
     """
     path = project.source_path(ind.source)
     what = what or ind.name
@@ -88,9 +93,9 @@ def read_source(project: Project, ind: IndicatorSpec, region: Region | Grid, *,
                          declared_crs=ind.source.crs, bbox=(xmin - pad, ymin - pad,
                                                             xmax + pad, ymax + pad),
                          columns=columns, repair=ind.source.repair, what=what,
-                         empty_ok=partition)
+                         empty_ok=partition, as_points=ind.measure in POINT_MEASURES)
     if ind.field:
-        col = gdf[ind.field]
+        col = (gdf.data if isinstance(gdf, io.Points) else gdf)[ind.field]
         if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             raise InputError(f"{what}: column {ind.field!r} of {path.name} holds "
                              f"{col.dtype} values, not numbers. Use a numeric column.",
@@ -109,15 +114,18 @@ def measure(ind: IndicatorSpec, data, region: Region | Grid) -> np.ndarray:
     grid = _grid_of(region)
     if ind.measure == "raster":
         return data if ind.fill is None else np.where(np.isnan(data), ind.fill, data)
-    geoms = data.geometry.values
-    values = data[ind.field].to_numpy(dtype=float) if ind.field else None
+    if isinstance(data, io.Points):
+        x, y = data.x, data.y
+        values = data.data[ind.field].to_numpy(dtype=float) if ind.field else None
+    else:
+        geoms = data.geometry.values
+        values = data[ind.field].to_numpy(dtype=float) if ind.field else None
     if ind.measure == "distance":
         return indicators.distance(geoms, grid, max_distance=ind.pad_m, mode=ind.mode)
     if ind.measure == "coverage":
         return indicators.coverage(geoms, grid, supersample=ind.supersample, mode=ind.mode)
     if ind.measure == "attribute":
         return indicators.attribute(geoms, values, grid, fill=ind.fill)
-    x, y = indicators.points_of(geoms)
     if ind.measure == "density":
         w = values if ind.statistic == "sum" else None
         return indicators.density(x, y, grid, radius=ind.radius_m, weights=w)
@@ -1435,17 +1443,15 @@ def rank_premises(project: Project, *, audience: str = "partners",
     except Exception:
         available = set()
     cols = [c for c in cols if c in available or c == spec.id_column or c in needed]
-    prem = io.read_vector(path, crs=grid.crs, layer=spec.layer, where=spec.where, columns=cols,
-                          what=what)
-    if prem.geometry.isna().any():
-        raise InputError(f"{what}: premises without geometry.", code="E-INPUT-GEOMETRY")
+    points = io.read_vector(path, crs=grid.crs, layer=spec.layer, where=spec.where,
+                            columns=cols, what=what, as_points=True)
+    prem, x, y = points.data, points.x, points.y  # read_vector refuses missing geometries
     ids = prem[spec.id_column].astype(str)
     dup = ids[ids.duplicated()].unique()
     if len(dup):
         raise InputError(f"{what}: {len(dup)} premise ids occur more than once, e.g. "
                          f"{list(dup[:5])}. Every premise needs its own id.",
                          code="E-INPUT-DUPLICATE")
-    x, y = indicators.points_of(prem.geometry.values)
     r, c, inside = grid.rowcol(x, y)
     lab = np.where(inside, region.labels[np.clip(r, 0, None), np.clip(c, 0, None)], -1)
     keep = lab >= 0
@@ -1464,10 +1470,9 @@ def rank_premises(project: Project, *, audience: str = "partners",
             estate_name[ip] = est[spec.estates_name_column].astype(str).to_numpy()[ie]
         scope[ip] = "bedrijventerrein"
     if "buitengebied" in spec.scopes:
-        allp = io.read_vector(path, crs=grid.crs, layer=spec.layer, columns=[],
-                              what=what)
-        ax, ay = indicators.points_of(allp.geometry.values)
-        dens = indicators.density(ax, ay, grid, radius=spec.builtup_radius_m)
+        allp = io.read_vector(path, crs=grid.crs, layer=spec.layer, columns=[], what=what,
+                              as_points=True)
+        dens = indicators.density(allp.x, allp.y, grid, radius=spec.builtup_radius_m)
         n_near = dens * math.pi * spec.builtup_radius_m**2 / 1e6
         rural = np.zeros(len(prem), dtype=bool)
         rural[inside] = n_near[r[inside], c[inside]] <= spec.builtup_max_addresses

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
 from conftest import RD, municipalities, sources, write_light_raster
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskmap import io
 from riskmap.crs import RD_NEW
@@ -445,3 +448,83 @@ def test_geoparquet_incidents_without_a_stated_crs_are_refused(tmp_path):
     with pytest.raises(CRSError, match="has no CRS") as e:
         read_incidents(path, date_col="datum", target_crs=RD_NEW)
     assert e.value.code == "E-CRS-MISSING"
+
+
+# --------------------------------------------------------------------------- fast point reads
+
+
+_WKB_GEOMS = st.one_of(
+    st.builds(lambda x, y: shapely.Point(x, y), st.floats(-1e7, 1e7), st.floats(-1e7, 1e7)),
+    st.builds(lambda x, y, z: shapely.Point(x, y, z), st.floats(-1e6, 1e6),
+              st.floats(-1e6, 1e6), st.floats(-1e3, 1e3)),
+    st.just(shapely.Point()),
+    st.just(shapely.box(0, 0, 1, 1)),
+    st.just(shapely.MultiPoint([(1, 2), (3, 4)])),
+    st.none(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_WKB_GEOMS, st.booleans()), max_size=30))
+def test_wkb_decoding_equals_shapely(items):
+    """Points decoded with numpy equal shapely's reading of the same WKB, whatever the mix."""
+    import pyarrow as pa
+
+    geoms = [g for g, _ in items]
+    wkb = [None if g is None else shapely.to_wkb(g, byte_order=int(big is False))
+           for g, big in items]  # byte_order 0: big-endian (not the fast path)
+    got = io.geometries_from_wkb(pa.array(wkb, type=pa.binary()))
+    want = shapely.from_wkb(np.array(wkb, dtype=object))
+    assert len(got) == len(geoms)
+    for g, w in zip(got, want, strict=True):
+        assert (g is None and w is None) or shapely.equals_exact(g, w, 0) or (
+            shapely.is_empty(g) and shapely.is_empty(w))
+
+
+def _points_file(tmp_path, *, crs=RD, n=500, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(150_000, 160_000, n)
+    y = rng.uniform(440_000, 450_000, n)
+    gdf = gpd.GeoDataFrame({"soort": rng.choice(["a", "b"], n), "opp": rng.integers(1, 900, n),
+                            "naam": [f"adres {i}" for i in range(n)]},
+                           geometry=shapely.points(x, y), crs=RD).to_crs(crs)
+    path = tmp_path / "punten.gpkg"
+    gdf.to_file(path, layer="vbo")
+    return path
+
+
+@pytest.mark.parametrize("crs", [RD, "EPSG:4326"])
+def test_points_as_arrays_equal_the_geodataframe(tmp_path, crs):
+    path = _points_file(tmp_path, crs=crs)
+    kw = {"crs": RD_NEW, "layer": "vbo", "where": "soort = 'a'", "columns": ["opp", "naam"],
+          "bbox": (151_000, 441_000, 158_000, 449_000)}
+    gdf = io.read_vector(path, **kw)
+    pts = io.read_vector(path, **kw, as_points=True)
+    assert isinstance(pts, io.Points) and len(pts) == len(gdf) > 0
+    np.testing.assert_array_equal(pts.x, gdf.geometry.x.to_numpy())
+    np.testing.assert_array_equal(pts.y, gdf.geometry.y.to_numpy())
+    assert pts.data.equals(pd.DataFrame(gdf.drop(columns="geometry")))
+    assert pts.data.index.name == "fid"
+
+
+def test_points_as_arrays_keep_the_geometry_checks(tmp_path):
+    """A null or empty point is refused (or dropped with repair) exactly as without arrays."""
+    path = tmp_path / "gaten.gpkg"
+    gpd.GeoDataFrame({"v": [1, 2, 3, 4]},
+                     geometry=[shapely.Point(150_000, 450_000), None, shapely.Point(),
+                               shapely.Point(151_000, 451_000)], crs=RD).to_file(path)
+    for bbox in (None, (149_000, 449_000, 152_000, 452_000)):
+        with pytest.raises(InputError, match="null or empty geometries") as e:
+            io.read_vector(path, crs=RD_NEW, bbox=bbox, as_points=True)
+        assert e.value.code == "E-INPUT-GEOMETRY"
+        pts = io.read_vector(path, crs=RD_NEW, bbox=bbox, repair=True, as_points=True)
+        assert pts.x.tolist() == [150_000, 151_000] and pts.data["v"].tolist() == [1, 4]
+
+
+def test_polygons_as_points_are_their_centroids(tmp_path):
+    path = tmp_path / "vlakken.gpkg"
+    boxes = [shapely.box(150_000, 450_000, 150_100, 450_300),
+             shapely.box(151_000, 451_000, 151_400, 451_100)]
+    gpd.GeoDataFrame({"v": [1, 2]}, geometry=boxes, crs=RD).to_file(path)
+    pts = io.read_vector(path, crs=RD_NEW, as_points=True)
+    assert pts.x.tolist() == [150_050, 151_200] and pts.y.tolist() == [450_150, 451_050]
