@@ -197,6 +197,10 @@ class LayerSet(_Strict):
         return self
 
 
+#: ``cell_polygons = "auto"`` writes a polygon per cell for cells of at least this size (m).
+CELL_POLYGONS_MIN_M = 50.0
+
+
 class RegionSpec(_Strict):
     """The ``[region]`` table of a project."""
 
@@ -209,6 +213,16 @@ class RegionSpec(_Strict):
     halo_m: Annotated[float, Field(ge=0)] = 1000.0
     buurten: str | None = None               # optional neighbourhood outlines for the maps
     buurten_municipality_column: str = "gmCode"
+    # a polygon per cell in the GeoPackages (cells layers): "auto" for cells of at least
+    # CELL_POLYGONS_MIN_M; at finer grids the GeoTIFFs carry the maps (a region at 25 m has
+    # ~15 M cells: three GeoPackages of them take minutes to write and gigabytes of disk)
+    cell_polygons: Literal["auto", "always", "never"] = "auto"
+
+    def writes_cell_polygons(self) -> bool:
+        """Whether the ``cells`` layers are written (see ``cell_polygons``)."""
+        if self.cell_polygons == "auto":
+            return self.cell_size >= CELL_POLYGONS_MIN_M
+        return self.cell_polygons == "always"
 
 
 class OpportunitySpec(_Strict):

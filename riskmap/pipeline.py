@@ -510,6 +510,26 @@ def _quicklook(m: opportunity.OpportunityMap, outline, path: Path,
 
 
 OPPORTUNITY_FILES = ("opportunity.tif", "opportunity.gpkg", "opportunity.png")
+#: Files that hold nothing but the cells layer: left out without cell polygons.
+CELL_ONLY_FILES = ("opportunity.gpkg", "risk.gpkg")
+
+
+def files_of(project: Project, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The files of ``names`` a run of ``project`` writes per municipality.
+
+    Without cell polygons (``[region] cell_polygons``) the GeoPackages that hold only the
+    ``cells`` layer are not written.
+    """
+    if project.region.writes_cell_polygons():
+        return names
+    return tuple(n for n in names if n not in CELL_ONLY_FILES)
+
+
+def _drop_stale(path: Path, *, overwrite: bool) -> None:
+    """Remove a cells-only GeoPackage an earlier run (with cell polygons) left, on overwrite:
+    it would no longer match the other files."""
+    if overwrite and path.exists():
+        path.unlink()
 
 
 def _refuse_existing(paths: Iterable[Path], *, overwrite: bool) -> None:
@@ -566,10 +586,14 @@ def write_opportunity(
         k = max(int(m.klasse.max()), 2)
         style = io.qml_categorized("klasse", [(i, f"klasse {t}", c) for (i, c), t in zip(
             styles.class_colors(k).items(), styles.class_labels(k).values(), strict=True)])
-        written.append(io.write_gpkg(folder / "opportunity.gpkg", _cells_frame(m), layer="cells",
-                                     metadata=tags | {"RISKMAP_LABELS": json.dumps(
-                                         m.labels, ensure_ascii=False)},
-                                     styles={"cells": style}))
+        if project.region.writes_cell_polygons():
+            written.append(io.write_gpkg(folder / "opportunity.gpkg", _cells_frame(m),
+                                         layer="cells", metadata=tags | {
+                                             "RISKMAP_LABELS": json.dumps(
+                                                 m.labels, ensure_ascii=False)},
+                                         styles={"cells": style}))
+        else:
+            _drop_stale(folder / "opportunity.gpkg", overwrite=overwrite)
         outline = region.municipalities.geometry.iloc[region.codes.index(m.code)]
         path = folder / "opportunity.png"
         _quicklook(m, outline, path, tags)
@@ -870,7 +894,8 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
     GeoPackage ``cells`` with the same columns plus gi_p and ``trend`` (the emerging hot
     spot category in Dutch, e.g. "nieuwe hotspot"). partners/public: a one-band uint8
     GeoTIFF of the class (0 = outside) and ``cells`` with ``cell_id``, ``statcode`` and
-    ``klasse`` only: no scores, counts, z-scores or incident points.
+    ``klasse`` only: no scores, counts, z-scores or incident points. No ``risk.gpkg``
+    without cell polygons (``[region] cell_polygons``, :func:`files_of`).
     """
     from riskmap import risk
 
@@ -912,6 +937,9 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
                 folder / "risk.tif", np.where(m.mask, m.klasse, np.nan), m.grid, tags=tags,
                 descriptions=["risicoklasse"], dtype="uint8", nodata=0,
                 colormap=styles.class_colors(classes)))
+        if not project.region.writes_cell_polygons():
+            _drop_stale(folder / "risk.gpkg", overwrite=overwrite)
+            continue
         gdf = gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
         written.append(io.write_gpkg(folder / "risk.gpkg", gdf, layer="cells", metadata=tags,
                                      styles={"cells": style}))
@@ -1125,8 +1153,9 @@ def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, regi
     todo = [(ov, region.municipalities.geometry.iloc[region.codes.index(ov.code)])
             for ov in overlays if codes is None or ov.code in codes]  # others kept (resume)
     written = _each(engine, partial(_overlay_files, out_dir=out_dir, prov=prov,
-                                    audience=audience), todo, desc="overlay schrijven",
-                    progress=progress)
+                                    audience=audience,
+                                    cell_polygons=project.region.writes_cell_polygons()),
+                    todo, desc="overlay schrijven", progress=progress)
     tables = [pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name)
               for ov in overlays]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
@@ -1137,8 +1166,10 @@ def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, regi
     return written
 
 
-def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str) -> list[Path]:
-    """One municipality's overlay.tif, overlay.gpkg and overlay.png."""
+def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str,
+                   cell_polygons: bool = True) -> list[Path]:
+    """One municipality's overlay.tif, overlay.gpkg (``cells`` only with ``cell_polygons``,
+    and ``zones``) and overlay.png."""
     from riskmap import styles
 
     ov, outline = item
@@ -1164,11 +1195,13 @@ def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str) -> list[Pa
              "zone_naam": names[ov.zone[rows, cols]]}
     if audience == "police":
         cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
-    cells_gdf = gpd.GeoDataFrame(cells, geometry=ov.grid.cell_polygons(rows, cols),
-                                 crs=ov.grid.crs)
-    written.append(io.write_gpkg(folder / "overlay.gpkg",
-                                 {"cells": cells_gdf, "zones": ov.zones}, metadata=tags,
-                                 styles={"cells": cell_style, "zones": zone_style}))
+    layers, layer_styles = {}, {}
+    if cell_polygons:
+        layers["cells"] = gpd.GeoDataFrame(cells, geometry=ov.grid.cell_polygons(rows, cols),
+                                           crs=ov.grid.crs)
+        layer_styles["cells"] = cell_style
+    written.append(io.write_gpkg(folder / "overlay.gpkg", layers | {"zones": ov.zones},
+                                 metadata=tags, styles=layer_styles | {"zones": zone_style}))
     _overlay_png(ov, outline, folder / "overlay.png", tags)
     written.append(folder / "overlay.png")
     return written
@@ -1972,8 +2005,8 @@ def _reusable(out_dir: Path, project: Project, audience: str, codes: list[str]) 
             != {k: v["sha256"] for k, v in now["inputs"].items()}):
         return []
     files = old.get("files", {})
-    groups = ((OPPORTUNITY_FILES, project.opportunity is not None),
-              (RISK_FILES, project.risk is not None),
+    groups = ((files_of(project, OPPORTUNITY_FILES), project.opportunity is not None),
+              (files_of(project, RISK_FILES), project.risk is not None),
               (OVERLAY_FILES, project.opportunity is not None and project.risk is not None))
     names = [name for files_of, configured in groups if configured for name in files_of]
     keep = []
@@ -2062,7 +2095,8 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     if reused:
         summary["reused"] = reused
         written += [out_dir / c / n for c in reused
-                    for n in (*OPPORTUNITY_FILES, *RISK_FILES, *OVERLAY_FILES)]
+                    for n in files_of(project, (*OPPORTUNITY_FILES, *RISK_FILES,
+                                                *OVERLAY_FILES))]
         overwrite = True  # the files of the others are rewritten
     if project.opportunity is not None:
         check_outputs(out_dir, codes, overwrite=overwrite)

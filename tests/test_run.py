@@ -80,3 +80,48 @@ def test_resume_keeps_intact_municipalities(scoring_project, tmp_path):
                                                                    1))
     res = _run("run", str(scoring_project), "--out", str(out), "--resume", "--overwrite")
     assert res.exit_code == 0 and "reused" not in res.stdout
+
+
+@pytest.mark.parametrize(("cell_size", "setting", "polygons"), [
+    (100, "auto", True), (50, "auto", True), (25, "auto", False), (25, "always", True),
+    (100, "never", False)])
+def test_cell_polygons_setting(cell_size, setting, polygons):
+    from riskmap.config import RegionSpec
+
+    spec = RegionSpec(municipalities="m.gpkg", cell_size=cell_size, cell_polygons=setting)
+    assert spec.writes_cell_polygons() is polygons
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_run_without_cell_polygons(scoring_project, tmp_path):
+    """No cells layers: no opportunity/risk GeoPackages (an old one is removed on overwrite),
+    overlay.gpkg with the zones only, the rasters unchanged, and --resume still reuses."""
+    with_cells = tmp_path / "met"
+    assert _run("run", str(scoring_project), "--out", str(with_cells)).exit_code == 0
+    text = scoring_project.read_text().replace("[region]\n", '[region]\ncell_polygons = "never"\n')
+    scoring_project.write_text(text)
+    out = tmp_path / "zonder"
+    (out / "GM9001").mkdir(parents=True)
+    (out / "GM9001" / "risk.gpkg").write_bytes(b"stale")
+    res = _run("run", str(scoring_project), "--out", str(out), "--overwrite")
+    assert res.exit_code == 0, res.output
+    import pyogrio
+
+    for code in ("GM9001", "GM9002"):
+        assert not (out / code / "opportunity.gpkg").exists()
+        assert not (out / code / "risk.gpkg").exists()
+        assert [n for n, _ in pyogrio.list_layers(out / code / "overlay.gpkg")
+                if n != "layer_styles"] == ["zones"]
+        zones = gpd.read_file(out / code / "overlay.gpkg", layer="zones")
+        pd.testing.assert_frame_equal(
+            zones, gpd.read_file(with_cells / code / "overlay.gpkg", layer="zones"))
+        for name in ("opportunity.tif", "risk.tif", "overlay.tif"):
+            with rasterio.open(out / code / name) as a, \
+                    rasterio.open(with_cells / code / name) as b:
+                np.testing.assert_array_equal(a.read(), b.read())
+    listed = json.loads((out / "MANIFEST.json").read_text())["files"]
+    assert not any(k.endswith(("opportunity.gpkg", "risk.gpkg")) for k in listed)
+    res = _run("run", str(scoring_project), "--out", str(out), "--resume")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout[: res.stdout.rindex("}") + 1])
+    assert summary["reused"] == ["GM9001", "GM9002"]
