@@ -65,18 +65,39 @@ def partitions(region: Region, codes: Iterable[str] | None = None) -> list[Parti
 
 
 class LocalEngine:
-    """Everything in this process: in one piece, or (``partitioned=True``) one municipality at
-    a time like :class:`DaskEngine` (for debugging and tests without a cluster)."""
+    """The computation in this process: in one piece, or (``partitioned=True``) one
+    municipality at a time like :class:`DaskEngine` (for debugging and tests without a
+    cluster).
+
+    With ``workers`` > 1 the files of the municipalities (maps, lists, pages) are written by
+    that many processes forked from this one (POSIX): they see the computed maps without
+    copying them, and each writes its own municipalities' files, so the files are the same.
+    The computation itself stays in one piece here (``partitioned`` re-reads every window's
+    halo; on one machine that costs more than it gives).
+    """
 
     name = "local"
 
-    def __init__(self, *, partitioned: bool = False) -> None:
+    def __init__(self, *, partitioned: bool = False, workers: int = 1) -> None:
         self.partitioned = partitioned
+        self.workers = max(int(workers), 1) if _can_fork() else 1
+
+    @property
+    def parallel(self) -> bool:
+        """Whether :meth:`map` spreads work over processes (or partitions)."""
+        return self.partitioned or self.workers > 1
 
     def map(self, fn: Callable, items: Sequence, *, desc: str = "",
             progress: bool = False) -> list:
-        """``[fn(item) for item in items]`` with a progress bar."""
-        return [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
+        """``[fn(item) for item in items]`` with a progress bar, in ``workers`` processes.
+
+        The first error of an item is raised here (a :class:`~riskmap.errors.RiskmapError`
+        keeps its code and message across the process boundary).
+        """
+        if self.workers == 1 or len(items) < 2:
+            return [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
+        return _forked_map(fn, items, workers=min(self.workers, len(items)), desc=desc,
+                           progress=progress)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -86,6 +107,41 @@ class LocalEngine:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _can_fork() -> bool:
+    import multiprocessing as mp
+
+    return "fork" in mp.get_all_start_methods()
+
+
+#: What the forked workers of :func:`_forked_map` run: (fn, items, the run's time).
+_FORKED: tuple | None = None
+
+
+def _forked_map(fn: Callable, items: Sequence, *, workers: int, desc: str,
+                progress: bool) -> list:
+    """``fn`` over ``items`` in ``workers`` forked processes, results in the order of items.
+
+    The processes are forked after ``fn`` and ``items`` are set, so they inherit them (copy on
+    write) and only item numbers and results cross the process boundary.
+    """
+    import multiprocessing as mp
+
+    global _FORKED
+    _FORKED = (fn, items, clock.now())
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            return list(tqdm(pool.imap(_run_forked, range(len(items))), total=len(items),
+                             desc=desc, disable=not progress))
+    finally:
+        _FORKED = None
+
+
+def _run_forked(i: int):
+    fn, items, when = _FORKED
+    with clock.at(when):  # every file of a run has one time stamp
+        return fn(items[i])
 
 
 class DaskEngine:
@@ -104,6 +160,7 @@ class DaskEngine:
 
     name = "dask"
     partitioned = True
+    parallel = True
 
     def __init__(self, scheduler: str | None = None, *, workers: int | None = None,
                  timeout: float = 20.0) -> None:
@@ -182,11 +239,11 @@ def _small(value) -> bool:
 
 def get_engine(name: str = "local", *, scheduler: str | None = None,
                workers: int | None = None) -> LocalEngine | DaskEngine:
-    """The engine called ``name`` (``local`` or ``dask``)."""
+    """The engine called ``name`` (``local`` or ``dask``); ``workers`` default: one per core."""
     if name == "local":
         if scheduler:
             raise ConfigError("--scheduler needs --engine dask.", code="E-ENGINE")
-        return LocalEngine()
+        return LocalEngine(workers=workers or os.cpu_count() or 1)
     if name == "dask":
         return DaskEngine(scheduler, workers=workers)
     raise ConfigError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}.",

@@ -2044,8 +2044,8 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
 
 
 def _write_each(engine, write, maps: list, *, desc: str) -> list[Path]:
-    """``write(maps)``, or ``write([m])`` per municipality on a partitioned engine."""
-    if engine is None or not engine.partitioned:
+    """``write(maps)``, or ``write([m])`` per municipality on a parallel engine."""
+    if engine is None or not engine.parallel:
         return write(maps)
     progress = write.keywords.get("progress", False)
     return _each(engine, partial(write, progress=False), [[m] for m in maps], desc=desc,
@@ -2053,9 +2053,9 @@ def _write_each(engine, write, maps: list, *, desc: str) -> list[Path]:
 
 
 def _each(engine, fn, items: list, *, desc: str, progress: bool = False) -> list[Path]:
-    """``fn(item)`` for every item — here, or on a partitioned engine's workers — each
+    """``fn(item)`` for every item — here, or on a parallel engine's workers — each
     returning a list of files; the files of all items, in the order of the items."""
-    if engine is None or not engine.partitioned:
+    if engine is None or not engine.parallel:
         results = [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
     else:
         results = engine.map(fn, items, desc=desc, progress=progress)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+
 import numpy as np
 import pytest
 from outputs import assert_same_outputs
 
-from riskmap import config, hotspots, pipeline
+from riskmap import clock, config, hotspots, pipeline
 from riskmap.engine import DaskEngine, LocalEngine, get_engine, partitions
 from riskmap.errors import ConfigError, InputError, RiskmapError
 
@@ -135,3 +138,39 @@ def test_dask_run_is_byte_identical_with_one_time_stamp(project, tmp_path, monke
     assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
     differ = [str(f) for f in files if (one / f).read_bytes() != (two / f).read_bytes()]
     assert differ == []
+
+
+@pytest.mark.filterwarnings("ignore::riskmap.errors.RiskmapWarning")
+def test_forked_writers_write_the_same_bytes(project, tmp_path, monkeypatch):
+    """--engine local with 2 worker processes: the same files, byte for byte, as in-process,
+    and every file dated by the one run clock (not the time each worker wrote it)."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    one, two = tmp_path / "serial", tmp_path / "forked"
+    with clock.at(dt.datetime(2027, 3, 1, 12, tzinfo=dt.UTC)):
+        pipeline.run_project(project, one, audience="police", capacity=6, period="2022-Q1")
+    eng = LocalEngine(workers=2)
+    assert eng.parallel and not eng.partitioned
+    with clock.at(dt.datetime(2027, 3, 1, 12, tzinfo=dt.UTC)):
+        pipeline.run_project(project, two, audience="police", capacity=6, period="2022-Q1",
+                             engine=eng)
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    differ = [str(f) for f in files if (one / f).read_bytes() != (two / f).read_bytes()]
+    assert differ == []
+
+
+def _fails_on_two(i: int) -> int:
+    if i == 2:
+        raise InputError("item 2 is kapot", code="E-INPUT-X")
+    return os.getpid()
+
+
+def test_forked_map_keeps_order_and_raises_the_items_error():
+    eng = LocalEngine(workers=2)
+    pids = eng.map(lambda i: (i, os.getpid()), list(range(6)))
+    assert [i for i, _ in pids] == list(range(6))
+    assert os.getpid() not in {p for _, p in pids}  # the items ran in other processes
+    with pytest.raises(InputError, match="item 2 is kapot") as e:
+        eng.map(_fails_on_two, [0, 1, 2, 3])
+    assert e.value.code == "E-INPUT-X"
+    assert LocalEngine(workers=1).map(lambda i: os.getpid(), [0, 1]) == [os.getpid()] * 2

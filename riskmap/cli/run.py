@@ -24,14 +24,14 @@ from riskmap.cli import options
                    "are intact and made from the same configuration and inputs.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
               show_default=True,
-              help="local: everything in this process. dask: partitioned by municipality on a "
-                   "Dask cluster (same outputs).")
+              help="local: computed in this process, files written by --workers processes. "
+                   "dask: partitioned by municipality on a Dask cluster (same outputs).")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="With --engine dask: a running Dask scheduler (tcp://host:8786) instead "
                    "of a local cluster.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="With --engine dask and no --scheduler: local worker processes "
-                   "(default: one per core).")
+              help="Local worker processes (default: one per core): with --engine local "
+                   "they write the files, with --engine dask (no --scheduler) they compute.")
 @options.progress_opt
 @options.friendly_errors
 def run(project, municipalities, out, audience, capacity, period, overwrite, resume,
