@@ -1250,10 +1250,13 @@ def _zone_display(ov, labels: dict[str, str]) -> tuple[gpd.GeoDataFrame, dict[st
 def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable[str] = (),
               audience: str = "partners", offline: bool = False, tiles: str = "grijs",
               region: Region | None = None, overwrite: bool = False, progress: bool = False,
-              opportunity_maps_=None, surface=None, ranking=None, engine=None) -> list[Path]:
+              opportunity_maps_=None, surface=None, ranking=None, engine=None,
+              risk_maps_=None, overlays_=None) -> list[Path]:
     """Write ``<out>/<statcode>/kaart.html`` per municipality and ``<out>/index.html``.
 
-    With a partitioned ``engine`` the pages are built on its workers.
+    With a parallel ``engine`` the pages are built on its workers. The maps made already
+    (``opportunity_maps_``, ``risk_maps_``, ``overlays_``, for the same municipalities and
+    audience) are used as they are.
 
     Layers: opportunity classes, risk classes as the audience may see them, the bivariate
     overlay with its 3 × 3 legend and the zones with popups (whitelisted, escaped columns).
@@ -1270,10 +1273,11 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
         surface = risk_surface(project, region, progress=progress)
     rmaps = overlays = None
     if project.risk is not None:
-        _, rmaps, _ = risk_maps(project, municipalities=codes, audience=audience,
-                                region=region, surface=surface)
-        _, overlays, _ = overlay_maps(project, municipalities=codes, audience=audience,
-                                      region=region, opportunity_maps_=omaps, surface=surface)
+        rmaps = risk_maps_ or risk_maps(project, municipalities=codes, audience=audience,
+                                        region=region, surface=surface)[1]
+        overlays = overlays_ or overlay_maps(project, municipalities=codes, audience=audience,
+                                             region=region, opportunity_maps_=omaps,
+                                             surface=surface)[1]
     buurten = None
     if project.region.buurten:
         buurten = io.read_vector(project.path_of(project.region.buurten), crs=region.grid.crs,
@@ -1446,7 +1450,8 @@ def _region_array(region: Region, maps, attr: str, *, fill=0.0) -> np.ndarray:
 
 def rank_premises(project: Project, *, audience: str = "partners",
                   municipalities: Iterable[str] = (), region: Region | None = None,
-                  progress: bool = False, opportunity_maps_=None, surface=None):
+                  progress: bool = False, opportunity_maps_=None, surface=None,
+                  overlays_=None):
     """Candidate premises with features, score, reasons and rank, per the ``[scoring]`` table.
 
     Returns the region and a :class:`riskmap.scoring.Ranking` whose ``table`` holds one row
@@ -1519,8 +1524,9 @@ def rank_premises(project: Project, *, audience: str = "partners",
                                                   progress=progress)[1]
     if project.risk is not None and project.risk.layer is None and surface is None:
         surface = risk_surface(project, region, progress=progress)
-    _, overlays, _ = overlay_maps(project, municipalities=codes, audience=audience,
-                                  region=region, opportunity_maps_=omaps, surface=surface)
+    overlays = overlays_ or overlay_maps(project, municipalities=codes, audience=audience,
+                                         region=region, opportunity_maps_=omaps,
+                                         surface=surface)[1]
     opp = _region_array(region, omaps, "score")
     zone = _region_array(region, overlays, "zone")
     rc = _region_array(region, overlays, "risk_class")
@@ -2088,7 +2094,7 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     codes = region.select(municipalities)
     summary: dict = {"municipalities": len(codes), "audience": audience}
     written: list[Path] = []
-    maps = surface = ranking = None
+    maps = surface = ranking = rmaps = overlays = None
     reused = _reusable(out_dir, project, audience, codes) if resume else []
     io.remove_temporary(out_dir)  # what a killed run left: never outputs
     todo = [c for c in codes if c not in reused]
@@ -2128,7 +2134,8 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
             summary["zones"] = int(sum(len(o.zones) for o in overlays))
     if project.scoring is not None and audience != "public":
         _, ranking = rank_premises(project, audience=audience, municipalities=codes,
-                                   region=region, opportunity_maps_=maps, surface=surface)
+                                   region=region, opportunity_maps_=maps, surface=surface,
+                                   overlays_=overlays)
         written += write_ranking(ranking, out_dir, project=project, audience=audience,
                                  overwrite=overwrite, engine=engine)
         summary["premises"] = len(ranking.table)
@@ -2141,7 +2148,8 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
         written += html_maps(project, out_dir, municipalities=codes, audience=audience,
                              offline=offline, region=region, overwrite=overwrite,
                              progress=progress, opportunity_maps_=maps, surface=surface,
-                             ranking=ranking, engine=engine)
+                             ranking=ranking, engine=engine, risk_maps_=rmaps,
+                             overlays_=overlays)
     if project.register_spec is not None:
         written += write_progress(project, out_dir / "voortgang", overwrite=overwrite)
     written.append(write_manifest(out_dir, written, project=project, audience=audience))
