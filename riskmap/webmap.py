@@ -443,7 +443,7 @@ def _png_data_url(image: np.ndarray, colors: Mapping[int, str]) -> str:
                           np.ascontiguousarray(image).tobytes())
     img.putpalette(palette.ravel().tolist())
     buf = io.BytesIO()
-    img.save(buf, format="PNG", transparency=0, optimize=True)
+    img.save(buf, format="PNG", transparency=0)  # optimize=True: 2 % smaller, 7× slower
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
