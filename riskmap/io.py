@@ -615,6 +615,10 @@ def _attributes(src: str, index: pd.Index, *, layer: str | None, where: str | No
     return attrs
 
 
+#: A little-endian 2-D WKB point: byte order, geometry type, x, y (21 bytes, unaligned).
+_WKB_POINT = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
 def _plain_points(arr) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of the WKB values that are finite little-endian 2-D points, and which are.
 
@@ -629,6 +633,13 @@ def _plain_points(arr) -> tuple[np.ndarray, np.ndarray]:
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    if valid.all() and offsets[-1] - offsets[0] == 21 * n and (np.diff(offsets) == 21).all():
+        # every value a 21-byte record, back to back: read them in place
+        rec = np.frombuffer(data[offsets[0]:offsets[-1]], dtype=_WKB_POINT)
+        xy = np.column_stack([rec["x"], rec["y"]])
+        plain = (rec["order"] == 1) & (rec["kind"] == 1) & np.isfinite(xy).all(axis=1)
+        xy[~plain] = np.nan
+        return xy, plain
     rows = np.flatnonzero(valid & (np.diff(offsets) == 21))
     if rows.size:
         rec = data[offsets[rows, None] + np.arange(21)]
@@ -883,6 +894,8 @@ def _null_fids(src: str, layer: str | None, where: str | None, info: dict) -> li
 @functools.lru_cache(maxsize=256)
 def _null_fids_cached(src: str, version, layer: str | None, where: str | None,
                       driver: str | None, geometry_name: str | None) -> tuple[int, ...]:
+    if driver == "GPKG" and _gpkg_all_indexed(src, version, layer, geometry_name):
+        return ()
     if driver == "GPKG":
         geom = f'"{geometry_name or "geom"}"'
         test = f"({geom} IS NULL OR ST_IsEmpty({geom}))"
@@ -897,6 +910,30 @@ def _null_fids_cached(src: str, version, layer: str | None, where: str | None,
     except Exception:  # a driver without the test: the read itself reports real problems
         return ()
     return tuple(found.index.tolist())
+
+
+@functools.lru_cache(maxsize=64)
+def _gpkg_all_indexed(src: str, version, layer: str | None, geometry_name: str | None) -> bool:
+    """Whether every feature of a GeoPackage layer is in its R-tree, which holds no null and
+    no empty geometry (GeoPackage 1.3, the R-tree triggers): then the layer has none, for
+    any filter. One count of the R-tree per file version instead of a scan per filter."""
+    import sqlite3
+
+    if layer is None or not geometry_name or not Path(src).is_file():
+        return False
+    try:
+        con = sqlite3.connect(f"{Path(src).resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        n = con.execute(f'SELECT COUNT(*) FROM "{layer}"').fetchone()[0]  # noqa: S608
+        indexed = con.execute(
+            f'SELECT COUNT(*) FROM "rtree_{layer}_{geometry_name}"').fetchone()[0]  # noqa: S608
+        return n == indexed
+    except sqlite3.Error:  # no spatial index, or not readable: scan as before
+        return False
+    finally:
+        con.close()
 
 
 def _count(src: str, layer: str | None, where: str | None) -> int:

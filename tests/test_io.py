@@ -528,3 +528,26 @@ def test_polygons_as_points_are_their_centroids(tmp_path):
     gpd.GeoDataFrame({"v": [1, 2]}, geometry=boxes, crs=RD).to_file(path)
     pts = io.read_vector(path, crs=RD_NEW, as_points=True)
     assert pts.x.tolist() == [150_050, 151_200] and pts.y.tolist() == [450_150, 451_050]
+
+
+@pytest.mark.parametrize("spatial_index", [True, False])
+def test_null_geometries_found_with_or_without_an_rtree(tmp_path, spatial_index):
+    """A bbox read finds no null geometry itself; the R-tree count (or, without an R-tree,
+    the scan) must still see the one that matches the filter, and not the one that does not."""
+    import pyogrio
+
+    path = tmp_path / "rtree.gpkg"
+    gdf = gpd.GeoDataFrame({"soort": ["a", "a", "b"]},
+                           geometry=[shapely.Point(150_000, 450_000), None,
+                                     shapely.Point(150_500, 450_500)], crs=RD)
+    pyogrio.write_dataframe(gdf, path, layer="vbo", SPATIAL_INDEX="YES" if spatial_index
+                            else "NO")
+    bbox = (149_000, 449_000, 152_000, 452_000)
+    with pytest.raises(InputError, match="null or empty geometries"):
+        io.read_vector(path, crs=RD_NEW, layer="vbo", where="soort = 'a'", bbox=bbox)
+    ok = io.read_vector(path, crs=RD_NEW, layer="vbo", where="soort = 'b'", bbox=bbox)
+    assert len(ok) == 1
+    clean = tmp_path / "schoon.gpkg"
+    pyogrio.write_dataframe(gdf.iloc[[0, 2]], clean, layer="vbo")
+    assert io._gpkg_all_indexed(str(clean), None, "vbo", "geom") is True
+    assert io._gpkg_all_indexed(str(path), None, "vbo", "geom") is False
