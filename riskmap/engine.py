@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,16 +133,22 @@ def _forked_map(fn: Callable, items: Sequence, *, workers: int, desc: str,
     _FORKED = (fn, items, clock.now())
     try:
         with mp.get_context("fork").Pool(workers) as pool:
-            return list(tqdm(pool.imap(_run_forked, range(len(items))), total=len(items),
+            done = list(tqdm(pool.imap(_run_forked, range(len(items))), total=len(items),
                              desc=desc, disable=not progress))
     finally:
         _FORKED = None
+    for _, caught in done:  # the workers' warnings, as if the items had run here
+        for message, category in caught:
+            warnings.warn(message, category, stacklevel=2)
+    return [result for result, _ in done]
 
 
 def _run_forked(i: int):
     fn, items, when = _FORKED
-    with clock.at(when):  # every file of a run has one time stamp
-        return fn(items[i])
+    with clock.at(when), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # the parent's filters decide, when it re-issues them
+        result = fn(items[i])  # every file of a run has one time stamp
+    return result, [(w.message, w.category) for w in caught]
 
 
 class DaskEngine:

@@ -157,7 +157,7 @@ def compute_measures(project: Project, region: Region, *, progress: bool = False
     """
     if engine is not None and engine.partitioned:
         return _measures_partitioned(project, region, engine, codes=codes, progress=progress)
-    return _measures_on(project, region.grid, progress=progress)
+    return _measures_on(project, region.grid, progress=progress, engine=engine)
 
 
 def _measures_partitioned(project: Project, region: Region, engine, *, codes=None,
@@ -191,30 +191,46 @@ def _partition_measures(part, *, project: Project, grid: Grid) -> dict[str, np.n
 
 
 def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
-                 only: str | None = None, skip: str | None = None, partition: bool = False
-                 ) -> dict[str, dict[str, np.ndarray]]:
+                 only: str | None = None, skip: str | None = None, partition: bool = False,
+                 engine=None) -> dict[str, dict[str, np.ndarray]]:
+    """Raw measures on ``grid``; indicators with the same :func:`_key` share one computation.
+
+    Every source is read and measured (on the ``engine``'s worker processes when it has
+    them), and all problems are reported together.
+    """
     jobs = [(ls, i, ind) for ls, i, ind in _jobs(project)
             if (only is None or ind.measure == only) and ind.measure != skip]
-    cache: dict[str, np.ndarray] = {}
+    first: dict[str, tuple] = {}
+    for job in jobs:
+        first.setdefault(_key(job[2]), job)
+    fn = partial(_measure_job, project=project, grid=grid, partition=partition)
+    if engine is not None and getattr(engine, "workers", 1) > 1:
+        results = engine.map(fn, list(first.values()), desc="indicatoren", progress=progress)
+    else:
+        results = [fn(job) for job in tqdm(first.values(), desc="indicatoren",
+                                           disable=not progress)]
     problems = Problems()
-    data: dict[str, object] = {}
-    for ls, i, ind in tqdm(jobs, desc="bronnen lezen", disable=not progress, leave=False):
-        key = _key(ind)
-        if key in data:
-            continue
-        try:
-            data[key] = read_source(project, ind, grid, what=_label(ls, i, ind),
-                                    partition=partition)
-        except RiskmapError as exc:
-            problems.absorb(exc)
+    for res in results:
+        if isinstance(res, RiskmapError):
+            problems.absorb(res)
     problems.raise_if_any(InputError, title=f"{len(problems)} problem(s) with the sources")
+    done = dict(zip(first, results, strict=True))
     out: dict[str, dict[str, np.ndarray]] = {ls.theme: {} for ls in project.layer_sets}
-    for ls, _, ind in tqdm(jobs, desc="indicatoren", disable=not progress):
-        key = _key(ind)
-        if key not in cache:
-            cache[key] = measure(ind, data[key], grid)
-        out[ls.theme][ind.name] = cache[key]
+    for ls, _, ind in jobs:
+        out[ls.theme][ind.name] = done[_key(ind)]
     return out
+
+
+def _measure_job(job, *, project: Project, grid: Grid, partition: bool
+                 ) -> np.ndarray | RiskmapError:
+    """Read one indicator's source and measure it; a problem is returned, not raised, so
+    that the problems of all sources are reported together."""
+    ls, i, ind = job
+    try:
+        data = read_source(project, ind, grid, what=_label(ls, i, ind), partition=partition)
+    except RiskmapError as exc:
+        return exc
+    return measure(ind, data, grid)
 
 
 def validate(project: Project) -> list[str]:

@@ -174,3 +174,20 @@ def test_forked_map_keeps_order_and_raises_the_items_error():
         eng.map(_fails_on_two, [0, 1, 2, 3])
     assert e.value.code == "E-INPUT-X"
     assert LocalEngine(workers=1).map(lambda i: os.getpid(), [0, 1]) == [os.getpid()] * 2
+
+
+def _warns(i: int) -> int:
+    import warnings
+
+    from riskmap.errors import RiskmapWarning
+
+    warnings.warn(f"let op {i}", RiskmapWarning, stacklevel=1)
+    return i
+
+
+def test_forked_items_warnings_reach_the_caller():
+    from riskmap.errors import RiskmapWarning
+
+    with pytest.warns(RiskmapWarning) as caught:
+        assert LocalEngine(workers=2).map(_warns, [0, 1, 2]) == [0, 1, 2]
+    assert sorted(str(w.message) for w in caught) == ["let op 0", "let op 1", "let op 2"]
