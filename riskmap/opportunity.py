@@ -108,6 +108,13 @@ def _transform(values: np.ndarray, ind: IndicatorSpec, unit: np.ndarray | None) 
                             influence_m=tr.influence_m, shape=tr.shape, value=tr.value)
 
 
+def _unmask(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``values`` of the ``mask`` cells back on the mask's shape (NaN elsewhere)."""
+    out = np.full(mask.shape, np.nan)
+    out[mask] = values
+    return out
+
+
 def classify(values: np.ndarray, *, k: int = 5, breaks: list[float] | None = None
              ) -> tuple[np.ndarray, list[float]]:
     """Classes 1..k of ``values``: quantiles (default) or fixed upper ``breaks``.
@@ -182,9 +189,11 @@ def build(
                 score, contrib = region_scores[ls.theme]
                 score = score[rows, cols]
                 contrib = {k: v[rows, cols] for k, v in contrib.items()}
-            else:
-                cut = {k: v[rows, cols] for k, v in measures[ls.theme].items()}
-                score, contrib = score_theme(cut, ls, unit=mask)
+            else:  # the municipality's cells only: they are the scale and all that is kept
+                cut = {k: v[rows, cols][mask] for k, v in measures[ls.theme].items()}
+                score, contrib = score_theme(cut, ls)
+                score = _unmask(score, mask)
+                contrib = {k: _unmask(v, mask) for k, v in contrib.items()}
             theme_scores[ls.theme] = np.where(mask, score, np.nan)
             for ind in ls.indicator:
                 col = f"{ls.theme}_{ind.name}"
