@@ -42,6 +42,9 @@ STAGES = {
     "load_region": "region",
     "opportunity_maps": "opportunity", "write_opportunity": "opportunity",
     "risk_surface": "risk", "risk_maps": "risk", "write_risk": "risk",
+    # with --workers the municipalities' files are written in forked processes, called from
+    # here (the write_* functions above then run in the workers, which are not timed)
+    "_write_each": "opportunity + risk files",
     "overlay_maps": "overlay", "write_overlay": "overlay",
     "rank_premises": "rank", "write_ranking": "rank", "plan_inspections": "rank",
     "write_plan": "rank",
