@@ -66,7 +66,8 @@ def test_every_cell_has_its_class_colour_and_outside_is_white(tmp_path):
     for row, col in [(10, 10), (0, 5), (29, 39), (15, 20), (5, 33)]:
         assert tuple(img[_centre(row, col)]) == _hex(colors[klasse[row, col]]), (row, col)
     assert tuple(img[_centre(12, 1)]) == (255, 255, 255)  # class 0
-    assert 700 * 0.66 <= quicklook.map_box(GRID, TITLE)[2] - quicklook.map_box(GRID, TITLE)[0]
+    left, top, right, bottom = quicklook.map_box(GRID, TITLE)
+    assert (right - left, bottom - top) == (18 * 40, 18 * 30)  # 18 px per cell: 720 px wide
 
 
 def test_the_outline_is_black_all_around(tmp_path):
