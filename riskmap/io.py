@@ -1156,17 +1156,21 @@ def write_geotiff(
     """Write bands (NaN = nodata) as a tiled, deflated GeoTIFF with overviews.
 
     ``dtype`` "float32" (scores) or an integer type such as "uint8" (classes, with e.g.
-    ``nodata=0``).
+    ``nodata=0``). Tiles are 128 px for rasters up to 512 px (a municipality at 100 m),
+    256 px above: a small raster in one 256 px tile per band and overview level is mostly
+    padding, which GDAL still predicts and deflates (256 → 128 px: ~40 % less time for a
+    municipality of ~100 × 100 cells).
     """
     bands = bands if bands.ndim == 3 else bands[np.newaxis]
     data = np.where(np.isnan(bands), nodata, bands).astype(dtype)
     is_float = np.dtype(dtype).kind == "f"
+    block = 128 if max(grid.shape) <= 512 else 256
     profile = {
         "driver": "GTiff", "dtype": dtype, "count": data.shape[0],
         "height": grid.height, "width": grid.width, "crs": grid.crs.to_wkt(),
         "transform": grid.transform, "nodata": nodata, "compress": "deflate",
-        "predictor": 3 if is_float else 2, "tiled": True, "blockxsize": 256,
-        "blockysize": 256,
+        "predictor": 3 if is_float else 2, "tiled": True, "blockxsize": block,
+        "blockysize": block,
     }
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
         ds.write(data)
@@ -1192,7 +1196,7 @@ def write_gpkg(
     layer: str | None = None,
     metadata: dict[str, str] | None = None,
     styles: dict[str, str] | None = None,
-    use_arrow: bool = False,
+    use_arrow: bool = True,
 ) -> Path:
     """Write layers to a new GeoPackage, atomically, with layer metadata and QGIS styles.
 
@@ -1200,7 +1204,10 @@ def write_gpkg(
     layer name to a QGIS QML document, stored as that layer's default style in the
     GeoPackage's ``layer_styles`` table, so QGIS opens the layer styled. The file's dates
     (``gpkg_contents.last_change``) are the run's time (:mod:`riskmap.clock`), so the same
-    frames give the same bytes. ``use_arrow`` writes large frames faster (pyogrio).
+    frames give the same bytes. The frames go to GDAL through Arrow (``use_arrow``, pyogrio):
+    the same file, byte for byte, as the row-by-row path, in about 2/3 of the time (the
+    region benchmark's opportunity.gpkg, ~8,600 cells: median 48 → 34 ms,
+    ``benchmarks/bench_write.py``).
     """
     layers = gdf if isinstance(gdf, dict) else {layer: gdf}
     # GDAL stamps gpkg_contents.last_change (and the metadata) with the current time; the
@@ -1210,9 +1217,13 @@ def write_gpkg(
     # file (~10 s of a region run at 100 m, BENCHMARKS.md). What they bought: content on disk
     # before the rename; after a crash of the machine (not the process) just after a run a
     # file can be damaged, which MANIFEST.json's SHA-256 reveals (--resume rewrites it).
+    # For the same reason the rollback journal is kept in memory, not in a side file that
+    # SQLite creates and deletes for every transaction (the journal mode is not stored in
+    # the file: the bytes are the same).
     when = clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
     with atomic_path(path) as tmp, _gdal_config(OGR_CURRENT_DATE=when,
-                                                OGR_SQLITE_SYNCHRONOUS="OFF"):
+                                                OGR_SQLITE_SYNCHRONOUS="OFF",
+                                                OGR_SQLITE_JOURNAL="MEMORY"):
         for name, frame in layers.items():
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=tmp.exists(),
                                     layer_metadata=metadata or None, use_arrow=use_arrow)
@@ -1240,6 +1251,7 @@ def _write_styles(path: Path, styles: dict[str, str], geometry_columns: dict[str
     con = sqlite3.connect(path)
     try:
         con.execute("PRAGMA synchronous = OFF")  # a temporary file, see write_gpkg
+        con.execute("PRAGMA journal_mode = MEMORY")
         con.execute(
             "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "

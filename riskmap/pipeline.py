@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 AUDIENCE_OPPORTUNITY = "public"  # opportunity maps hold no police information
-#: PNG text chunks of the quick-look images: none (matplotlib would name its version).
+#: PNG text chunks of the matplotlib figures: none (matplotlib would name its version).
 PNG_METADATA = {"Software": None}
 
 
@@ -486,45 +486,6 @@ def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
 
 
-def _draw_lines(ax, polygons, *, color: str, linewidth: float) -> None:
-    """Draw the boundaries of ``polygons`` as one line collection (fast, no GeoPandas plot)."""
-    from matplotlib.collections import LineCollection
-
-    lines = shapely.get_parts(shapely.boundary(np.asarray(polygons, dtype=object)))
-    xy, idx = shapely.get_coordinates(lines, return_index=True)
-    cuts = np.flatnonzero(np.diff(idx)) + 1
-    ax.add_collection(LineCollection(np.split(xy, cuts), colors=color, linewidths=linewidth))
-
-
-def _quicklook(m: opportunity.OpportunityMap, outline, path: Path,
-               tags: dict[str, str] | None = None) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.patches import Patch
-
-    k = max(int(m.klasse.max()), 1)
-    cmap = ListedColormap(plt.get_cmap("YlOrRd")(np.linspace(0.1, 0.95, k)))
-    data = np.ma.masked_equal(m.klasse, 0)
-    fig, ax = plt.subplots(figsize=(7, 7), dpi=100)
-    xmin, ymin, xmax, ymax = m.grid.bounds
-    ax.imshow(data, cmap=cmap, norm=BoundaryNorm(np.arange(0.5, k + 1.5), k),
-              extent=(xmin, xmax, ymin, ymax), interpolation="nearest")
-    _draw_lines(ax, [outline], color="black", linewidth=0.8)
-    ax.set_title(f"Gelegenheidskaart {m.name} ({m.code})")
-    ax.set_axis_off()
-    names = {1: "1 (laag)", k: f"{k} (hoog)"}
-    ax.legend(handles=[Patch(color=cmap(i), label=f"Klasse {names.get(i + 1, i + 1)}")
-                       for i in range(k)], loc="lower left", fontsize=8, framealpha=0.9)
-    ax.text(1.0, -0.02, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", transform=ax.transAxes,
-            ha="right", va="top", fontsize=7)
-    with io.atomic_path(path) as tmp:  # provenance in the PNG's text chunks
-        fig.savefig(tmp, format="png", bbox_inches="tight", metadata=PNG_METADATA | tags)
-    plt.close(fig)
-
-
 OPPORTUNITY_FILES = ("opportunity.tif", "opportunity.gpkg", "opportunity.png")
 #: Files that hold nothing but the cells layer: left out without cell polygons.
 CELL_ONLY_FILES = ("opportunity.gpkg", "risk.gpkg")
@@ -582,7 +543,7 @@ def write_opportunity(
     """
     out_dir = Path(out_dir)
     check_outputs(out_dir, [m.code for m in maps], overwrite=overwrite)
-    from riskmap import styles
+    from riskmap import quicklook, styles
 
     prov = provenance(project)
     synthetic = sorted(k for k, v in prov["inputs"].items() if v.get("synthetic"))
@@ -611,9 +572,9 @@ def write_opportunity(
         else:
             _drop_stale(folder / "opportunity.gpkg", overwrite=overwrite)
         outline = region.municipalities.geometry.iloc[region.codes.index(m.code)]
-        path = folder / "opportunity.png"
-        _quicklook(m, outline, path, tags)
-        written.append(path)
+        written.append(quicklook.opportunity_png(
+            folder / "opportunity.png", m.klasse, m.grid, outline=outline,
+            title=f"Gelegenheidskaart {m.name} ({m.code})", tags=tags))
     return written
 
 
@@ -1119,41 +1080,6 @@ def overlay_maps(project: Project, *, municipalities: Iterable[str] = (),
 OVERLAY_FILES = ("overlay.tif", "overlay.gpkg", "overlay.png")
 
 
-def _overlay_png(ov, outline, path: Path, tags: dict[str, str] | None = None) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-
-    from riskmap import styles
-
-    colors = [styles.BIVARIATE_COLORS[i] for i in range(1, 10)]
-    fig = plt.figure(figsize=(8, 7), dpi=100)
-    ax = fig.add_axes([0.02, 0.02, 0.72, 0.9])
-    xmin, ymin, xmax, ymax = ov.grid.bounds
-    ax.imshow(np.ma.masked_equal(ov.bivariate, 0), cmap=ListedColormap(colors), vmin=0.5,
-              vmax=9.5, extent=(xmin, xmax, ymin, ymax), interpolation="nearest")
-    prio = ov.zones[ov.zones["zone"] == 1]
-    if len(prio):
-        _draw_lines(ax, prio.geometry.values, color="#d7191c", linewidth=1.2)
-    _draw_lines(ax, [outline], color="black", linewidth=0.8)
-    ax.set_title(f"Gelegenheid × risico — {ov.name} ({ov.code})")
-    ax.set_axis_off()
-    leg = fig.add_axes([0.77, 0.55, 0.18, 0.18])
-    grid = np.arange(1, 10).reshape(3, 3)
-    leg.imshow(grid, cmap=ListedColormap(colors), vmin=0.5, vmax=9.5, origin="lower")
-    leg.set_xticks([0, 2], ["laag", "hoog"], fontsize=7)
-    leg.set_yticks([0, 2], ["laag", "hoog"], fontsize=7)
-    leg.set_xlabel("gelegenheid →", fontsize=8)
-    leg.set_ylabel("risico →", fontsize=8)
-    fig.text(0.77, 0.45, "rood omlijnd: prioriteitszone", fontsize=7)
-    fig.text(0.98, 0.01, "Gemeentegrenzen: CBS/PDOK 2021 · riskmap", ha="right", fontsize=7)
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata=PNG_METADATA | tags)
-    plt.close(fig)
-
-
 def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, region: Region,
                   meta: dict, overwrite: bool = False, progress: bool = False,
                   codes: list[str] | None = None, engine=None) -> list[Path]:
@@ -1186,7 +1112,7 @@ def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str,
                    cell_polygons: bool = True) -> list[Path]:
     """One municipality's overlay.tif, overlay.gpkg (``cells`` only with ``cell_polygons``,
     and ``zones``) and overlay.png."""
-    from riskmap import styles
+    from riskmap import quicklook, styles
 
     ov, outline = item
     written: list[Path] = []
@@ -1218,8 +1144,10 @@ def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str,
         layer_styles["cells"] = cell_style
     written.append(io.write_gpkg(folder / "overlay.gpkg", layers | {"zones": ov.zones},
                                  metadata=tags, styles=layer_styles | {"zones": zone_style}))
-    _overlay_png(ov, outline, folder / "overlay.png", tags)
-    written.append(folder / "overlay.png")
+    written.append(quicklook.overlay_png(
+        folder / "overlay.png", ov.bivariate, ov.grid, outline=outline,
+        priority_zones=ov.zones.geometry[ov.zones["zone"] == 1].values,
+        title=f"Gelegenheid × risico — {ov.name} ({ov.code})", tags=tags))
     return written
 
 

@@ -551,3 +551,99 @@ def test_null_geometries_found_with_or_without_an_rtree(tmp_path, spatial_index)
     pyogrio.write_dataframe(gdf.iloc[[0, 2]], clean, layer="vbo")
     assert io._gpkg_all_indexed(str(clean), None, "vbo", "geom") is True
     assert io._gpkg_all_indexed(str(path), None, "vbo", "geom") is False
+
+
+def _layers_for_gpkg():
+    """A cells layer (text, small ints, float32, nulls, datetimes) and a zones layer of
+    polygons and multipolygons, in RD New."""
+    import pandas as pd
+
+    grid = Grid.from_bounds(150_000, 450_000, 150_600, 450_400)
+    rows, cols = np.nonzero(np.ones(grid.shape, dtype=bool))
+    cells = gpd.GeoDataFrame({
+        "cell_id": grid.cell_ids(rows, cols), "statcode": np.full(rows.size, "GM0001"),
+        "klasse": (1 + rows % 5).astype("int16"), "score": np.linspace(0, 1, rows.size,
+                                                                       dtype="float32"),
+        "naam": pd.array(["één", None] * (rows.size // 2), dtype="string"),
+        "datum": pd.to_datetime(["2021-06-01 12:00:00", None] * (rows.size // 2)),
+    }, geometry=grid.cell_polygons(rows, cols), crs=RD)
+    zones = gpd.GeoDataFrame(
+        {"zone": np.array([1, 2], dtype="int16"), "oppervlakte_ha": [4.0, 8.0]},
+        geometry=[shapely.box(150_000, 450_000, 150_200, 450_200),
+                  shapely.MultiPolygon([shapely.box(150_300, 450_000, 150_400, 450_100),
+                                        shapely.box(150_500, 450_300, 150_600, 450_400)])],
+        crs=RD)
+    return {"cells": cells, "zones": zones}
+
+
+def test_gpkg_writer_layers_styles_metadata_and_spatial_index(tmp_path, monkeypatch):
+    import sqlite3
+
+    import pyogrio
+
+    from riskmap import clock
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1622548800")  # 2021-06-01 12:00 UTC
+    layers = _layers_for_gpkg()
+    meta = {"RISKMAP_CREATED": "2021-06-01T12:00:00+00:00", "RISKMAP_X": "één"}
+    qml = {"cells": "<qgis>cells</qgis>", "zones": "<qgis>zones</qgis>"}
+    with clock.fixed():
+        path = io.write_gpkg(tmp_path / "a.gpkg", layers, metadata=meta, styles=qml)
+        again = io.write_gpkg(tmp_path / "b.gpkg", layers, metadata=meta, styles=qml)
+        by_row = io.write_gpkg(tmp_path / "c.gpkg", layers, metadata=meta, styles=qml,
+                               use_arrow=False)
+    assert path.read_bytes() == again.read_bytes() == by_row.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gpkg", "b.gpkg", "c.gpkg"]
+
+    assert [n for n, _ in pyogrio.list_layers(path)] == ["cells", "zones", "layer_styles"]
+    for name, frame in layers.items():
+        back = gpd.read_file(path, layer=name)
+        assert back.crs.to_epsg() == 28992
+        assert list(back.columns) == list(frame.columns)
+        for col in frame.columns.drop("geometry"):
+            want, got = frame[col], back[col]
+            if col == "datum":
+                want = want.dt.tz_localize(None)
+                got = pd_to_naive(got)
+            assert want.isna().tolist() == got.isna().tolist(), col
+            assert [str(v) for v in want.dropna()] == [str(v) for v in got.dropna()], col
+        assert shapely.equals(back.geometry.values, frame.geometry.values).all()
+        info = pyogrio.read_info(path, layer=name)
+        assert info["layer_metadata"] == meta
+        assert dict(zip(info["fields"], info["dtypes"], strict=True))["zone" if name == "zones"
+                                                                     else "klasse"] == "int16"
+    assert pyogrio.read_info(path, layer="zones")["geometry_type"] == "MultiPolygon"
+    con = sqlite3.connect(path)
+    try:
+        styles = con.execute("SELECT f_table_name, f_geometry_column, styleQML, useAsDefault, "
+                             "update_time FROM layer_styles ORDER BY id").fetchall()
+        rtree = con.execute("SELECT table_name, column_name FROM gpkg_extensions WHERE "
+                            "extension_name = 'gpkg_rtree_index' ORDER BY table_name").fetchall()
+        counts = [con.execute(f"SELECT COUNT(*) FROM rtree_{t}_{c}").fetchone()[0]
+                  for t, c in rtree]
+        changed = {r[0] for r in con.execute("SELECT last_change FROM gpkg_contents")}
+        journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        con.close()
+    assert styles == [("cells", "geometry", "<qgis>cells</qgis>", 1, meta["RISKMAP_CREATED"]),
+                      ("zones", "geometry", "<qgis>zones</qgis>", 1, meta["RISKMAP_CREATED"])]
+    assert rtree == [("cells", "geom"), ("zones", "geom")] and counts == [24, 2]
+    assert changed == {"2021-06-01T12:00:00.000Z"}
+    assert journal == "delete"  # the in-memory journal of the writer is not kept in the file
+
+
+def pd_to_naive(series):
+    import pandas as pd
+
+    values = pd.to_datetime(series)
+    return values.dt.tz_localize(None) if values.dt.tz is not None else values
+
+
+@pytest.mark.parametrize(("size", "block"), [(30, 128), (512, 128), (513, 256)])
+def test_geotiff_tiles_fit_the_raster(tmp_path, size, block):
+    grid = Grid.from_bounds(150_000, 450_000, 150_000 + size * 10, 450_000 + 40, cell_size=10)
+    p = io.write_geotiff(tmp_path / "a.tif", np.full(grid.shape, 0.25), grid)
+    with rasterio.open(p) as ds:
+        assert ds.block_shapes == [(block, block)] and ds.profile["tiled"]
+        assert ds.overviews(1) or min(ds.shape) < 4
+        assert (ds.read(1) == np.float32(0.25)).all()
