@@ -1,6 +1,6 @@
 """Benchmark: riskmap.excel's writers against writing cell by cell, as before.
 
-    python benchmarks/bench_excel.py [--repeat 3] [--seed 0] [--write-only]
+    python benchmarks/bench_excel.py [--repeat 3] [--seed 0] [--value-by-value]
 
 The workload of a region run's ranked lists (``riskmap/pipeline.py:_ranking_files``): 38
 municipalities with the row counts of the benchmark region at 100 m (12,459 premises in all,
@@ -13,20 +13,22 @@ CPU time is what other work on the machine disturbs least) with
 * the reference: the code ``riskmap.excel`` had before, copied below: openpyxl in normal
   mode filled cell by cell, saved, and the zip rewritten with the run's dates; the CSV
   converted value by value and fed to ``csv.writer``;
-* ``riskmap.excel.write_xlsx`` / ``write_csv``;
-* with ``--write-only``, also openpyxl's ``Workbook(write_only=True)`` fed the same values
-  row by row (no column widths, no zip rewrite: a lower bound of that approach).
+* ``riskmap.excel.write_xlsx`` (openpyxl in write-only mode, fed rows of values converted a
+  column at a time) / ``write_csv`` (columns converted at a time, then ``csv.writer``);
+* with ``--value-by-value``, also openpyxl's write-only mode fed values converted one at a
+  time, as the reference converts them, with the same layout and dates: what converting a
+  column at a time adds to the write-only mode.
 
-It checks that the new files hold what the reference's hold (every cell's value read back
-with openpyxl, numbers to 15 significant digits; the CSV byte for byte) and prints a
-Markdown table. Takes about a minute on 2 cores.
+It checks that the new files hold what the reference's hold (every cell of all 38
+workbooks read back with openpyxl: value and type, number format, bold, hyperlink; the
+sheets' frozen panes, filters and column widths; the CSV byte for byte) and prints a
+Markdown table. Takes about two minutes on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import math
 import os
 import platform
 import re
@@ -92,7 +94,7 @@ PROVENANCE = {f"kenmerk_{i}": '{"bron": "bag.gpkg", "sha256": "' + "ab" * 32 + '
 
 
 # ----------------------------------------------------------------------------- the reference
-# riskmap/excel.py before it wrote the XML itself (commit 200830a), without its comments.
+# riskmap/excel.py before this branch (commit 200830a), without its comments.
 
 
 def _old_rows(frame):
@@ -227,69 +229,91 @@ def old_write_csv(path, frame, *, sep=";", decimal=","):
                 for j, v in enumerate(row)])
 
 
-def write_only_xlsx(path, sheets, *, provenance, hyperlinks):
-    """openpyxl's write-only mode fed the same values (no widths, no zip rewrite)."""
+def value_by_value_xlsx(path, sheets, *, provenance, hyperlinks):
+    """openpyxl's write-only mode fed values converted one at a time (_old_rows and
+    _cell_value), otherwise as riskmap.excel.write_xlsx: widths, links, layout, dates."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
-    from riskmap import excel
+    from riskmap import clock, excel
+    from riskmap.io import atomic_path
 
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
+    taken = {excel.PROVENANCE_SHEET.casefold()}
+    pending = []
 
-    def header(ws, names):
-        cells = []
-        for name in names:
-            cell = WriteOnlyCell(ws, excel.safe_text(str(name)))
-            cell.font = bold
-            cells.append(cell)
-        ws.append(cells)
+    def add(title, columns, rows, links, autofilter):
+        ws = wb.create_sheet(title)
+        header = [excel._as_text(ws, excel.safe_text(str(c)), font=bold) for c in columns]
+        widths = [len(c.value) for c in header]
+        out = [header]
+        for i, row in enumerate(rows):
+            values = []
+            for j, raw in enumerate(row):
+                value = excel._cell_value(raw, where="")
+                if value is not None:
+                    widths[j] = max(widths[j], len(str(value)))
+                if isinstance(value, str) and value[:1] in excel._TYPED_TEXT:
+                    value = excel._as_text(ws, value)
+                if j in links and not excel._is_missing(links[j][i]):
+                    value = excel._linked(ws, value, excel._check_link(links[j][i], where=""))
+                values.append(value)
+            out.append(values)
+        for j, w in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(j)].width = excel._width(w)
+        ws.freeze_panes = "A2"
+        if autofilter:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(out)}"
+        pending.append((ws, out))
 
     for name, frame in sheets.items():
-        ws = wb.create_sheet(name)
-        ws.freeze_panes = "A2"
         columns = list(frame.columns)
-        links = {columns.index(c): list(s) for c, s in hyperlinks.get(name, {}).items()}
-        header(ws, columns)
-        for i, row in enumerate(_old_rows(frame)):
-            values = [excel._cell_value(v, where="") for v in row]
-            for j, targets in links.items():
-                cell = WriteOnlyCell(ws, values[j])
-                cell.hyperlink = targets[i]
-                cell.style = "Hyperlink"
-                values[j] = cell
-            ws.append(values)
-        ws.auto_filter.ref = f"A1:S{len(frame) + 1}"
-    ws = wb.create_sheet(excel.PROVENANCE_SHEET)
-    header(ws, ["Kenmerk", "Waarde"])
-    for key, value in provenance.items():
-        ws.append([key, value])
-    wb.save(path)
+        links = {columns.index(c): excel._aligned_links(s, frame, where="")
+                 for c, s in hyperlinks.get(name, {}).items()}
+        add(excel._sheet_title(name, taken), columns, _old_rows(frame), links, True)
+    add(excel.PROVENANCE_SHEET, ["Kenmerk", "Waarde"],
+        [(str(k), v) for k, v in provenance.items()], {}, False)
+    when = clock.now()
+    wb.properties.created = when.replace(tzinfo=None)
+    with atomic_path(path) as tmp:
+        for ws, rows in pending:
+            for row in rows:
+                ws.append(row)
+        wb.save(tmp)
+        tmp.write_bytes(excel._reproducible_zip(tmp.read_bytes(), when))
 
 
 # ----------------------------------------------------------------------------- the run
 
 
-def same_cells(a: Path, b: Path) -> bool:
-    """Every cell of every sheet the same when read back (numbers to 15 digits)."""
+def difference(a: Path, b: Path) -> str | None:
+    """Where two workbooks differ when read back with openpyxl, or None: every cell's value
+    (and its type), number format, bold and hyperlink; each sheet's frozen panes, filter and
+    column widths."""
     from openpyxl import load_workbook
 
     wa, wb = load_workbook(a), load_workbook(b)
     if wa.sheetnames != wb.sheetnames:
-        return False
+        return f"sheets {wa.sheetnames} != {wb.sheetnames}"
     for name in wa.sheetnames:
-        ra = list(wa[name].iter_rows(values_only=True))
-        rb = list(wb[name].iter_rows(values_only=True))
-        if len(ra) != len(rb):
-            return False
-        for x, y in zip((v for r in ra for v in r), (v for r in rb for v in r), strict=True):
-            if isinstance(x, float) and isinstance(y, float):
-                if not math.isclose(x, y, rel_tol=1e-15):
-                    return False
-            elif x != y:
-                return False
-    return True
+        sa, sb = wa[name], wb[name]
+        for what, x, y in (
+                ("freeze", sa.freeze_panes, sb.freeze_panes),
+                ("filter", sa.auto_filter.ref, sb.auto_filter.ref),
+                ("widths", {k: d.width for k, d in sa.column_dimensions.items()},
+                 {k: d.width for k, d in sb.column_dimensions.items()}),
+                ("size", (sa.max_row, sa.max_column), (sb.max_row, sb.max_column))):
+            if x != y:
+                return f"{name}: {what} {x} != {y}"
+        for ra, rb in zip(sa.iter_rows(), sb.iter_rows(), strict=True):
+            for ca, cb in zip(ra, rb, strict=True):
+                x, y = ((type(c.value), c.value, c.data_type, c.number_format, c.font.b,
+                         c.hyperlink.target if c.hyperlink else None) for c in (ca, cb))
+                if x != y:
+                    return f"{name}!{ca.coordinate}: {x} != {y}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -301,8 +325,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--write-only", action="store_true",
-                    help="also time openpyxl's write-only mode")
+    ap.add_argument("--value-by-value", action="store_true",
+                    help="also time openpyxl's write-only mode fed values converted one at a "
+                         "time")
     args = ap.parse_args(argv)
 
     load0 = os.getloadavg()[0]
@@ -327,8 +352,8 @@ def main(argv: list[str] | None = None) -> None:
     timed, wall_times = {}, {}
     jobs = [("xlsx old", xlsx(old_write_xlsx, "old")), ("xlsx new", xlsx(excel.write_xlsx, "new")),
             ("csv old", csvs(old_write_csv, "old")), ("csv new", csvs(excel.write_csv, "new"))]
-    if args.write_only:
-        jobs.append(("xlsx write-only", xlsx(write_only_xlsx, "wo")))
+    if args.value_by_value:
+        jobs.append(("xlsx value by value", xlsx(value_by_value_xlsx, "vbv")))
     for name, run in jobs:
         run()  # warm-up: imports, first-call costs
         walls, cpus = [], []
@@ -341,8 +366,12 @@ def main(argv: list[str] | None = None) -> None:
         wall_times[name] = statistics.median(walls)
         print(f"{name}: {timed[name]:.3f} s CPU, {wall_times[name]:.3f} s wall", file=sys.stderr)
 
-    biggest = parts[int(np.argmax(SIZES))][0]
-    xlsx_same = same_cells(out / f"{biggest}.new.xlsx", out / f"{biggest}.old.xlsx")
+    tags = ["new", "vbv"] if args.value_by_value else ["new"]
+    differences = {t: [d for c, _, _ in parts if (d := difference(
+        out / f"{c}.{t}.xlsx", out / f"{c}.old.xlsx")) is not None] for t in tags}
+    for tag, found in differences.items():
+        for d in found[:3]:
+            print(f"{tag} differs from old: {d}", file=sys.stderr)
     csv_same = all((out / f"{c}.new.csv").read_bytes() == (out / f"{c}.old.csv").read_bytes()
                    for c, _, _ in parts)
     size = {t: sum((out / f"{c}.{t}.xlsx").stat().st_size for c, _, _ in parts) / 1e6
@@ -362,14 +391,18 @@ def main(argv: list[str] | None = None) -> None:
                 f"({wall_times[new]:.2f} s) | {bold}{timed[old] / timed[new]:.1f}× faster{bold} "
                 f"({wall_times[old] / wall_times[new]:.1f}×)")
 
-    print(f"| `write_xlsx` | {cells('xlsx old', 'xlsx new')} | "
-          f"{'every cell of the largest (1,923 rows) read back equal' if xlsx_same else 'NO'}; "
-          f"{size['old']:.1f} → {size['new']:.1f} MB |")
+    def same(tag):
+        found = differences[tag]
+        return ("all 38 read back equal, cell by cell" if not found
+                else f"NO: {len(found)} of 38 differ")
+
+    print(f"| `write_xlsx` | {cells('xlsx old', 'xlsx new')} | {same('new')}; "
+          f"{size['old']:.2f} → {size['new']:.2f} MB |")
     print(f"| `write_csv` | {cells('csv old', 'csv new')} | "
           f"{'all 38 byte for byte' if csv_same else 'NO'} |")
-    if args.write_only:
-        print(f"| openpyxl `write_only=True`, same values (no widths) | "
-              f"{cells('xlsx old', 'xlsx write-only', bold='')} | considered, not used |")
+    if args.value_by_value:
+        print(f"| openpyxl write-only, values converted one at a time | "
+              f"{cells('xlsx old', 'xlsx value by value', bold='')} | {same('vbv')} |")
     print()
     print(f"CPU time of the process (wall time in brackets), median of {args.repeat} after a "
           f"warm-up round; the writers use one core. Load average before and after: "

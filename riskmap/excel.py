@@ -5,27 +5,29 @@ Inspection lists end up in Excel, and Excel evaluates any cell that looks like a
 started programs (DDE). Every string this module writes, values and column headers alike,
 goes through :func:`safe_text`, which prefixes a single quote to anything a spreadsheet could
 read as a formula (OWASP ASVS 5.0 requirement 1.2.10; OWASP "CSV Injection"). In the XLSX
-workbook every string cell is also stored as a string (an inline string, read back with
-``data_type "s"``), never as a formula or an error value: openpyxl would store any string
-starting with ``=`` as a formula (field notes).
+workbook every string cell is also stored as a string (``data_type "s"``), never as a formula
+or an error value: openpyxl would store any string starting with ``=`` as a formula and
+``#N/A`` as an error (field notes).
 
-Both writers convert a frame a column at a time and write the result directly: the CSV
-through :mod:`csv`, the workbook as its Office Open XML parts (ECMA-376) in a zip, dated by
-:mod:`riskmap.clock` so that a run's files are reproducible. Both are atomic
-(:func:`riskmap.io.atomic_path`): a failure leaves no file behind.
+Both writers convert a frame a column at a time (whole-array operations for typed columns)
+and hand the rows on: the workbook to openpyxl in write-only mode, dated by
+:mod:`riskmap.clock` so that a run's files are reproducible, the CSV to :mod:`csv`. Both are
+atomic (:func:`riskmap.io.atomic_path`): a failure leaves no file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import math
 import numbers
+import os
 import re
 import zipfile
 from collections.abc import Mapping
+from io import BytesIO
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -252,15 +254,6 @@ def _texts(series: pd.Series) -> list[str | None] | None:
     return [t if not t or t[0].isalnum() else safe_text(t) for t in texts]
 
 
-def _float_value(value: float) -> float | str | None:
-    """A float as :func:`_cell_value` converts it: NaN missing, infinity as text."""
-    if value != value:
-        return None
-    if value in (math.inf, -math.inf):  # Excel has no infinity; the text reads the same
-        return "\u221e" if value > 0 else "\u2212\u221e"
-    return value
-
-
 def _microseconds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Naive date-times as integer microseconds since 1970 (truncated, as
     ``Timestamp.to_pydatetime``), and the mask of NaT."""
@@ -270,49 +263,22 @@ def _microseconds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(missing, 0, us), missing
 
 
-# ----------------------------------------------------------------------------- XLSX cells
+# ----------------------------------------------------------------------------- XLSX
+#
+# openpyxl writes the workbook, in write-only mode: rows are appended as tuples of plain
+# values (str, int, float, bool, date, datetime, time, timedelta; None for an empty cell),
+# which openpyxl turns into cells and streams to the worksheet part. A WriteOnlyCell is made
+# only where a cell needs more than its value: the bold header, a hyperlink, or a text that
+# openpyxl would otherwise type as something other than a string (_TYPED_TEXT).
 
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-
-#: Characters XML 1.0 cannot hold (openpyxl refuses the same control characters); lone
-#: surrogates and U+FFFE/U+FFFF cannot be encoded either.
+#: Characters XML 1.0 cannot hold: the control characters openpyxl refuses
+#: (``IllegalCharacterError``), and lone surrogates and U+FFFE/U+FFFF, which it would write
+#: into a part that Excel cannot read.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_MAX_TEXT = 32767  # characters in a cell; openpyxl cut longer text to this too
 _MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384
-
-# cell styles: indices into <cellXfs> of _STYLES
-_HEADER = 1
-# datetime before date: a datetime is also a date
-_FORMAT_STYLE = {dt.datetime: 3, dt.date: 2, dt.time: 4, dt.timedelta: 5}
-_LINKED = {0: 6, 2: 7, 3: 8, 4: 9, 5: 10}  # the same with the Hyperlink cell style
-_EPOCH = dt.datetime(1899, 12, 30)  # Excel's day 0 (Windows 1900 date system)
-_EPOCH_US = (_EPOCH - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
-_DAY_US = 86_400_000_000
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _attr(text: str) -> str:
-    return _escape(text).replace('"', "&quot;")
-
-
-def _column_letter(j: int) -> str:
-    """``0`` → ``A``, ``26`` → ``AA``."""
-    letters = ""
-    j += 1
-    while j:
-        j, rest = divmod(j - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-class _IllegalTextError(Exception):
-    """A text that XML cannot hold; the caller knows the cell and raises the InputError."""
+#: First characters of the texts openpyxl types as a formula (``=…``, which safe_text
+#: already quotes) or as an error value (``#N/A``, ``#DIV/0!``, …) instead of a string.
+_TYPED_TEXT = ("=", "#")
 
 
 def _illegal(where: str) -> InputError:
@@ -320,354 +286,166 @@ def _illegal(where: str) -> InputError:
                       "remove them from the data first.", code="E-INPUT-COLUMNTYPE")
 
 
-_PRESERVE = ' xml:space="preserve"'
+def _as_text(ws, text: str, *, font=None):
+    """A cell that stores ``text`` as a string (``data_type "s"``), whatever it looks like."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, text)
+    cell.data_type = "s"  # never "f" (formula) or "e" (an error value such as "#N/A")
+    if font is not None:
+        cell.font = font
+    return cell
 
 
-def _string_cell(text: str, style: int = 0) -> str:
-    """The rest of a ``<c>`` element holding ``text`` (already through safe_text) as text:
-    an inline string, never a formula (``t="str"``) or an error value (``t="e"``)."""
-    if _ILLEGAL.search(text):
-        raise _IllegalTextError
-    text = text[:_MAX_TEXT]
-    s = f' s="{style}"' if style else ""
-    return (f'{s} t="inlineStr"><is><t{_PRESERVE if text != text.strip() else ""}>'
-            f"{_escape(text)}</t></is></c>")
+def _linked(ws, value: object, target: str):
+    """A cell in the Hyperlink style that links to ``target`` and shows ``value`` (the
+    target, as text, when there is none); a date keeps its number format."""
+    from openpyxl.cell import Cell, WriteOnlyCell
 
-
-def _text_cells(texts: list[str | None], ref: str, rows: range) -> list[str]:
-    """The ``<c>`` elements of a text column (``""``: no cell, for a missing or empty text).
-
-    Checked and escaped as one string; NUL, which no text that passes the check holds,
-    separates them.
-    """
-    texts = [t or "" for t in texts]
-    whole = "".join(texts)
-    if not whole.isprintable() and _ILLEGAL.search(whole):
-        raise _IllegalTextError
-    if len(whole) > _MAX_TEXT:
-        texts = [t[:_MAX_TEXT] for t in texts]
-    escaped = _escape("\0".join(texts)).split("\0")
-    return [f'<c r="{ref}{r}" t="inlineStr"><is><t{_PRESERVE if e != e.strip() else ""}>{e}'
-            "</t></is></c>" if e else "" for r, e in zip(rows, escaped, strict=True)]
-
-
-def _serial(value: dt.date | dt.time | dt.timedelta) -> float:
-    """Excel's serial number of a date, time or duration (days since 1899-12-30), computed
-    as openpyxl does (``openpyxl.utils.datetime.to_excel``)."""
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds() / 86400
-    if not isinstance(value, dt.time | dt.datetime):
-        value = dt.datetime.combine(value, dt.time())
-    fraction = (value.hour * 3600 + value.minute * 60 + value.second
-                + value.microsecond / 10**6) / 86400
-    if isinstance(value, dt.time):
-        return fraction
-    days = (value - _EPOCH).days
-    if 0 < days <= 60:  # Excel counts a 29 February 1900 that never was
-        days -= 1
-    return days + fraction
-
-
-def _value_cell(value: object, *, linked: bool) -> str | None:
-    """The rest of the ``<c>`` element of a value that :func:`_cell_value` made."""
+    if isinstance(value, Cell):  # a text stored as text (_as_text)
+        value = value.value
     if value is None or value == "":
-        return f' s="{_LINKED[0]}"/>' if linked else None
+        value = safe_text(target)
+    cell = WriteOnlyCell(ws, value)
     if isinstance(value, str):
-        return _string_cell(value, _LINKED[0] if linked else 0)
-    style = next((s for t, s in _FORMAT_STYLE.items() if isinstance(value, t)), 0)
-    s = _LINKED[style] if linked else style
-    s = f' s="{s}"' if s else ""
-    if isinstance(value, bool):
-        return f'{s} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, int):
-        return f"{s}><v>{value}</v></c>"
-    if isinstance(value, float):
-        return f"{s}><v>{value!r}</v></c>"
-    return f"{s}><v>{_serial(value):.16g}</v></c>"  # type: ignore[arg-type]
+        cell.data_type = "s"
+    number_format = cell.number_format
+    cell.hyperlink = target
+    cell.style = "Hyperlink"  # a named style replaces the number format too
+    cell.number_format = number_format
+    return cell
 
 
-def _xlsx_column(series: pd.Series, kind: str, *, ref: str, rows: range, links: list | None,
-                 where) -> tuple[list[str], int]:
-    """A block of one column: per row its ``<c>`` element (``""``: no cell), and the length
-    of the longest value shown (for the column width)."""
+def _xlsx_column(ws, series: pd.Series, kind: str, *, where) -> tuple[list, int]:
+    """A block of one column as the values openpyxl is given (a cell for a text that needs
+    one), and the length of the longest value shown (for the column width)."""
     if kind == _AWARE:
         raise _aware_error(series, where=where)
-    values = None
-    if links is not None:  # few columns: value by value
-        values = ([None if v is pd.NaT else v.date() for v in series] if kind == _DATE
-                  else series.tolist())
-        kind = _OTHER
     if kind == _TEXT:
         texts = _texts(series)
         if texts is not None:
-            try:
-                cells = _text_cells(texts, ref, rows)
-            except _IllegalTextError:
+            whole = "".join(t for t in texts if t)
+            if not whole.isprintable() and _ILLEGAL.search(whole):
                 raise _illegal(where(next(i for i, t in enumerate(texts)
-                                          if t and _ILLEGAL.search(t)))) from None
-            return cells, max((len(t) for t in texts if t is not None), default=0)
+                                          if t and _ILLEGAL.search(t))))
+            longest = max((len(t) for t in texts if t is not None), default=0)
+            values: list = texts
+            for i, t in enumerate(texts):
+                if t and t[0] in _TYPED_TEXT:
+                    values[i] = _as_text(ws, t)
+            return values, longest
         kind = _OTHER
     if kind == _INT:
-        texts = series.to_numpy().astype(str).tolist()
-        return ([f'<c r="{ref}{r}"><v>{t}</v></c>' for r, t in zip(rows, texts, strict=True)],
-                max(map(len, texts), default=0))
+        values = series.to_numpy().tolist()
+        return values, max(len(str(min(values))), len(str(max(values))))
     if kind == _BOOL:
-        flags = series.to_numpy().tolist()
-        return ([f'<c r="{ref}{r}" t="b"><v>{int(v)}</v></c>'
-                 for r, v in zip(rows, flags, strict=True)],
-                max((len(str(v)) for v in flags), default=0))
-    if kind == _FLOAT and not np.isinf(series.to_numpy()).any():
-        texts = [repr(v) if v == v else "" for v in series.tolist()]  # NaN: no cell
-        return ([f'<c r="{ref}{r}"><v>{t}</v></c>' if t else ""
-                 for r, t in zip(rows, texts, strict=True)], max(map(len, texts), default=0))
+        values = series.to_numpy().tolist()
+        return values, 4 if all(values) else 5  # True, False
+    numbers = series.to_numpy()
+    if kind == _FLOAT and not np.isinf(numbers).any():
+        missing = np.isnan(numbers)
+        values = numbers.astype(object)
+        values[missing] = None
+        return values.tolist(), max(map(len, map(repr, numbers[~missing].tolist())), default=0)
     if kind in (_DATE, _DATETIME):
         us, missing = _microseconds(series)
-        rel = us - _EPOCH_US
-        days = rel // _DAY_US
-        of_day = rel - days * _DAY_US
-        fraction = (of_day // 10**6 + (of_day % 10**6) / 10**6) / 86400
-        serial = np.where((days > 0) & (days <= 60), days - 1, days) + fraction
-        s = _FORMAT_STYLE[dt.date if kind == _DATE else dt.datetime]
-        cells = [f'<c r="{ref}{r}" s="{s}"><v>{v:.16g}</v></c>' if not gone else ""
-                 for r, v, gone in zip(rows, serial.tolist(), missing.tolist(), strict=True)]
+        stamps = us.astype("datetime64[us]")
+        values = (stamps.astype("datetime64[D]") if kind == _DATE else stamps).astype(object)
+        values[missing] = None
         if missing.all():
             longest = 0
         elif kind == _DATE:
             longest = 10  # 2024-03-01
         else:  # 2024-03-01 14:30:00 or 2024-03-01 14:30:00.250000
             longest = 26 if (us[~missing] % 10**6).any() else 19
-        return cells, longest
-    cells, longest = [], 0
-    for i, (r, raw) in enumerate(zip(rows, series.tolist() if values is None else values,
-                                     strict=True)):
+        return values.tolist(), longest
+    values, longest = [], 0
+    for i, raw in enumerate(series.tolist()):  # value by value, infinities too
         value = _cell_value(raw, where=where(i))
-        target = None if links is None or _is_missing(links[i]) else links[i]
-        if target is not None:
-            target = _check_link(target, where=where(i))
         if value is not None:
             longest = max(longest, len(str(value)))
-        if (value is None or value == "") and target is not None:
-            value = safe_text(target)  # the cell shows the target, as text
-        try:
-            body = _value_cell(value, linked=target is not None)
-        except _IllegalTextError:
-            raise _illegal(where(i)) from None
-        cells.append("" if body is None else f'<c r="{ref}{r}"{body}')
-    return cells, longest
-
-
-# ----------------------------------------------------------------------------- worksheets
+        if isinstance(value, str):
+            if _ILLEGAL.search(value):
+                raise _illegal(where(i))
+            if value[:1] in _TYPED_TEXT:
+                value = _as_text(ws, value)
+        values.append(value)
+    return values, longest
 
 
 def _width(longest: int) -> float:
     return float(min(max(longest + 2, _MIN_WIDTH), _MAX_WIDTH))
 
 
-class _Sheet(NamedTuple):
-    title: str
-    xml: list[bytes]  # the worksheet part, in chunks
-    links: list[tuple[str, str]]  # (cell, target) of its hyperlinks
-    filter_ref: str | None  # the autofilter's range
-
-
-def _worksheet(frame: pd.DataFrame, title: str, *, label: str, where,
-               links: Mapping[int, list], column_widths: bool, autofilter: bool) -> _Sheet:
-    """A frame as a worksheet: bold header row, frozen below it, optionally an autofilter.
+def _worksheet(wb, frame: pd.DataFrame, title: str, *, label: str, where,
+               links: Mapping[int, list], column_widths: bool, autofilter: bool):
+    """A worksheet for ``frame`` with a frozen header row, optionally an autofilter over the
+    data, and the rows to append to it: the bold header and the converted values.
 
     ``label`` names the sheet and ``where(j, r)`` column ``j`` (0-based) of row ``r``
     (1-based, as Excel counts) in error messages; ``links`` maps a column to a link target
-    per row.
+    per row. Nothing is written yet: a value that cannot be written fails here, before
+    openpyxl starts streaming any worksheet.
     """
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     n, m = frame.shape
     if n + 1 > _MAX_ROWS or m > _MAX_COLUMNS:
         raise InputError(f"{label}: {n} rows and {m} columns; an Excel "
                          f"worksheet holds at most {_MAX_ROWS - 1:,} rows below its header and "
                          f"{_MAX_COLUMNS:,} columns. Split the frame, or write CSV.",
                          code="E-INPUT-ARGUMENT")
-    letters = [_column_letter(j) for j in range(m)]
-    series = [s for _, s in frame.items()]
-    kinds = [_kind(s) for s in series]
+    ws = wb.create_sheet(title)
+    if not m:  # no columns: an empty worksheet
+        return ws, []
+    bold = Font(bold=True)
     header = []
     for j, col in enumerate(frame.columns):
         text = safe_text(str(col))
-        try:
-            body = _string_cell(text, _HEADER) if text else f' s="{_HEADER}"/>'
-        except _IllegalTextError:
-            raise _illegal(where(j, 1)) from None
-        header.append((f'<c r="{letters[j]}1"{body}', len(text)))
-    longest = [w for _, w in header]
-    rows = [f'<row r="1">{"".join(c for c, _ in header)}</row>'.encode()] if m else []
-    hyperlinks = []
+        if _ILLEGAL.search(text):
+            raise _illegal(where(j, 1))
+        header.append(_as_text(ws, text, font=bold))
+    longest = [len(cell.value) for cell in header]
+    series = [s for _, s in frame.items()]
+    kinds = [_kind(s) for s in series]
+    rows: list[tuple] = [tuple(header)]
     for lo in range(0, n, _BLOCK):
-        numbers = range(lo + 2, min(lo + _BLOCK, n) + 2)
         columns = []
         for j in range(m):
-            targets = links[j][lo:lo + _BLOCK] if j in links else None
-            ref = letters[j]
-            cells, widest = _xlsx_column(series[j].iloc[lo:lo + _BLOCK], kinds[j], ref=ref,
-                                         rows=numbers,
-                                         links=targets,
-                                         where=lambda i, j=j, lo=lo: where(j, lo + i + 2))
+            values, widest = _xlsx_column(ws, series[j].iloc[lo:lo + _BLOCK], kinds[j],
+                                          where=lambda i, j=j, lo=lo: where(j, lo + i + 2))
             longest[j] = max(longest[j], widest)
-            columns.append(cells)
-            if targets is not None:
-                hyperlinks += [(f"{ref}{r}", t) for r, t in zip(numbers, targets, strict=True)
-                               if not _is_missing(t)]
-        if m:
-            text = "".join(f'<row r="{r}">{"".join(cells)}</row>'
-                           for r, cells in zip(numbers, zip(*columns, strict=True), strict=True)
-                           if any(cells))
-            rows.append(text.encode())
+            for i, target in enumerate(links[j][lo:lo + _BLOCK] if j in links else ()):
+                if not _is_missing(target):
+                    values[i] = _linked(ws, values[i],
+                                        _check_link(target, where=where(j, lo + i + 2)))
+            columns.append(values)
+        rows += zip(*columns, strict=True)
 
-    last = f"{letters[-1]}{n + 1}" if m else "A1"
-    pane = ('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-            '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>' if m
-            else '<selection activeCell="A1" sqref="A1"/>')
-    cols = ""
-    if column_widths and m:
-        cols = "<cols>" + "".join(f'<col min="{j}" max="{j}" width="{_width(w):g}" '
-                                  'customWidth="1"/>'
-                                  for j, w in enumerate(longest, start=1)) + "</cols>"
-    filter_ref = f"A1:{last}" if autofilter and m else None
-    hyperlink_xml = ""
-    if hyperlinks:
-        hyperlink_xml = "<hyperlinks>" + "".join(
-            f'<hyperlink ref="{ref}" r:id="rId{k}"/>'
-            for k, (ref, _) in enumerate(hyperlinks, start=1)) + "</hyperlinks>"
-    head = (f'{_XML_HEAD}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
-            f'<dimension ref="A1:{last}"/><sheetViews><sheetView workbookViewId="0">{pane}'
-            f'</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>')
-    tail = ("</sheetData>" + (f'<autoFilter ref="{filter_ref}"/>' if filter_ref else "")
-            + hyperlink_xml + '<pageMargins left="0.75" right="0.75" top="1" bottom="1" '
-            'header="0.5" footer="0.5"/></worksheet>')
-    return _Sheet(title, [head.encode(), *rows, tail.encode()], hyperlinks, filter_ref)
+    # openpyxl writes these before the first row
+    if column_widths:
+        for j, w in enumerate(longest, start=1):
+            ws.column_dimensions[get_column_letter(j)].width = _width(w)
+    ws.freeze_panes = "A2"
+    if autofilter:
+        ws.auto_filter.ref = f"A1:{get_column_letter(m)}{n + 1}"
+    return ws, rows
 
 
-# ----------------------------------------------------------------------------- the package
-
-#: Cell formats (<cellXfs>): 0 General, 1 bold header, 2 date, 3 date-time, 4 time,
-#: 5 duration, 6–10 those with the Hyperlink cell style (blue, underlined). Colours are RGB,
-#: so no theme part is needed.
-_STYLES = (
-    f'{_XML_HEAD}<styleSheet xmlns="{_MAIN_NS}">'
-    '<numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
-    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd h:mm:ss"/>'
-    '<numFmt numFmtId="166" formatCode="[hh]:mm:ss"/></numFmts>'
-    '<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-    '<font><u/><sz val="11"/><color rgb="FF0563C1"/><name val="Calibri"/><family val="2"/>'
-    '</font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-    '<fill><patternFill patternType="gray125"/></fill></fills>'
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" applyFont="1"/></cellStyleXfs>'
-    '<cellXfs count="11">'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    + "".join(f'<xf numFmtId="{f}" fontId="0" fillId="0" borderId="0" xfId="0" '
-              'applyNumberFormat="1"/>' for f in (164, 165, 21, 166))
-    + '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="1" applyFont="1"/>'
-    + "".join(f'<xf numFmtId="{f}" fontId="2" fillId="0" borderId="0" xfId="1" applyFont="1" '
-              'applyNumberFormat="1"/>' for f in (164, 165, 21, 166))
-    + '</cellXfs><cellStyles count="2"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
-    '<cellStyle name="Hyperlink" xfId="1" builtinId="8"/></cellStyles>'
-    '<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium9" '
-    'defaultPivotStyle="PivotStyleLight16"/></styleSheet>')
-
-_CT = "application/vnd.openxmlformats-officedocument"
-_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-
-
-def _relationships(rels: list[tuple[str, str, str]]) -> str:
-    """A relationships part from (type, target, extra attributes)."""
-    return (f'{_XML_HEAD}<Relationships xmlns="{_PKG_REL_NS}">'
-            + "".join(f'<Relationship Id="rId{k}" Type="{kind}" Target="{_attr(target)}"{extra}/>'
-                      for k, (kind, target, extra) in enumerate(rels, start=1))
-            + "</Relationships>")
-
-
-def _write_package(path: Path, sheets: list[_Sheet], when: dt.datetime) -> None:
-    """The XLSX package (a zip) of ``sheets``, every entry and the document dated ``when``.
-
-    The run's time (:mod:`riskmap.clock`), not the time of writing, keeps the bytes
-    reproducible.
-    """
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    date_time = max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))  # zip dates start in 1980
-    n = len(sheets)
-    types = "".join(f'<Override PartName="/xl/worksheets/sheet{k}.xml" '
-                    f'ContentType="{_CT}.spreadsheetml.worksheet+xml"/>'
-                    for k in range(1, n + 1))
-    content_types = (
-        f'{_XML_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.spreadsheetml.sheet.main+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.spreadsheetml.styles+xml"/>'
-        f'{types}<Override PartName="/docProps/core.xml" '
-        'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
-        f'<Override PartName="/docProps/app.xml" ContentType="{_CT}.extended-properties+xml"/>'
-        '</Types>')
-    root_rels = _relationships([
-        (f"{_RT}/officeDocument", "xl/workbook.xml", ""),
-        ("http://schemas.openxmlformats.org/package/2006/relationships/metadata/"
-         "core-properties", "docProps/core.xml", ""),
-        (f"{_RT}/extended-properties", "docProps/app.xml", "")])
-    core = (f'{_XML_HEAD}<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/'
-            '2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:dcterms="http://purl.org/dc/terms/" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>riskmap'
-            f'</dc:creator><dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
-            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
-            '</cp:coreProperties>')
-    app = (f'{_XML_HEAD}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
-           'extended-properties"><Application>riskmap</Application></Properties>')
-    names = "".join(
-        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{k}" hidden="1">'
-        f"{_escape(_quoted(sheet.title))}!{_absolute(sheet.filter_ref)}</definedName>"
-        for k, sheet in enumerate(sheets) if sheet.filter_ref)
-    workbook = (
-        f'{_XML_HEAD}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><workbookPr/>'
-        '<bookViews><workbookView activeTab="0"/></bookViews><sheets>'
-        + "".join(f'<sheet name="{_attr(sheet.title)}" sheetId="{k}" r:id="rId{k}"/>'
-                  for k, sheet in enumerate(sheets, start=1))
-        + "</sheets>" + (f"<definedNames>{names}</definedNames>" if names else "")
-        + '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>')
-    workbook_rels = _relationships(
-        [(f"{_RT}/worksheet", f"worksheets/sheet{k}.xml", "") for k in range(1, n + 1)]
-        + [(f"{_RT}/styles", "styles.xml", "")])
-
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        def entry(name: str, chunks: list[bytes]) -> None:
-            info = zipfile.ZipInfo(name, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            with z.open(info, "w") as f:
-                for chunk in chunks:
-                    f.write(chunk)
-
-        for name, text in (("[Content_Types].xml", content_types), ("_rels/.rels", root_rels),
-                           ("docProps/app.xml", app), ("docProps/core.xml", core),
-                           ("xl/workbook.xml", workbook),
-                           ("xl/_rels/workbook.xml.rels", workbook_rels),
-                           ("xl/styles.xml", _STYLES)):
-            entry(name, [text.encode()])
-        for k, sheet in enumerate(sheets, start=1):
-            entry(f"xl/worksheets/sheet{k}.xml", sheet.xml)
-            if sheet.links:
-                entry(f"xl/worksheets/_rels/sheet{k}.xml.rels", [_relationships(
-                    [(f"{_RT}/hyperlink", target, ' TargetMode="External"')
-                     for _, target in sheet.links]).encode()])
-
-
-def _quoted(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
-
-
-def _absolute(ref: str) -> str:
-    """``A1:E9`` → ``$A$1:$E$9``."""
-    return ":".join(re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", part) for part in ref.split(":"))
+def _discard(wb) -> None:
+    """After a failure: finish the worksheets openpyxl has begun to stream to temporary
+    files, and remove those files (openpyxl removes them once saved, or when Python exits)."""
+    for ws in wb.worksheets:
+        writer = getattr(ws, "_writer", None)  # made when the first row is appended
+        if writer is None:
+            continue
+        with contextlib.suppress(Exception):
+            if not ws.closed:
+                ws.close()
+        if os.path.exists(writer.out):
+            with contextlib.suppress(OSError):
+                writer.cleanup()
 
 
 def write_xlsx(
@@ -717,12 +495,12 @@ def write_xlsx(
 
     Notes
     -----
-    The workbook's parts (Office Open XML, ECMA-376) are written directly from the columns,
-    with numbers, dates and text converted a column at a time; a cell is what openpyxl
-    would write for it, except that floats keep all 17 significant digits (``repr``) and
-    integers all their digits. Text is stored as inline strings (``t="inlineStr"``), so no
-    value can become a formula. Dates, times and durations are serial numbers with the
-    formats ``yyyy-mm-dd``, ``yyyy-mm-dd h:mm:ss``, ``h:mm:ss`` and ``[hh]:mm:ss``.
+    openpyxl writes the workbook in write-only mode, fed a row at a time with values
+    converted a column at a time; numbers are stored as openpyxl stores them (16
+    significant digits), dates, times and durations as serial numbers with the formats
+    ``yyyy-mm-dd``, ``yyyy-mm-dd h:mm:ss``, ``h:mm:ss`` and ``[hh]:mm:ss``. The zip entries
+    and the document's dates are those of the run (:mod:`riskmap.clock`), so that the same
+    run gives the same bytes.
 
     Examples
     --------
@@ -733,6 +511,8 @@ def write_xlsx(
     ...            provenance={"Bron": "demo"})  # doctest: +SKIP
     PosixPath('out/inspectie.xlsx')
     """
+    from openpyxl import Workbook
+
     path = Path(path)
     hyperlinks = dict(hyperlinks or {})
     unknown = [s for s in hyperlinks if s not in sheets]
@@ -743,7 +523,8 @@ def write_xlsx(
         raise InputError(f"{path.name}: no sheets and no provenance to write; an Excel "
                          "workbook needs at least one worksheet.", code="E-INPUT-EMPTY")
 
-    parts = []
+    wb = Workbook(write_only=True)
+    sheets_rows = []
     taken = {PROVENANCE_SHEET.casefold()} if provenance else set()
     for name, frame in sheets.items():
         label = f"sheet {str(name)!r}"
@@ -757,24 +538,57 @@ def write_xlsx(
         targets = {columns.index(col): _aligned_links(series, frame,
                                                       where=f"{label}, column {col!r}")
                    for col, series in links.items()}
-        parts.append(_worksheet(
-            frame, _sheet_title(name, taken), label=label, links=targets,
-            where=lambda j, r, label=label, columns=columns: f"{label}, column {columns[j]!r}, "
-                                                            f"row {r}",
+        sheets_rows.append(_worksheet(
+            wb, frame, _sheet_title(name, taken), label=label, links=targets,
+            where=lambda j, r, label=label, columns=columns: f"{label}, column "
+                                                            f"{columns[j]!r}, row {r}",
             column_widths=column_widths, autofilter=True))
 
     if provenance:
         keys = list(provenance)
         frame = pd.DataFrame({"Kenmerk": pd.Series([str(k) for k in keys], dtype=object),
                               "Waarde": pd.Series(list(provenance.values()), dtype=object)})
-        parts.append(_worksheet(
-            frame, PROVENANCE_SHEET, label=f"sheet {PROVENANCE_SHEET!r}", links={},
+        sheets_rows.append(_worksheet(
+            wb, frame, PROVENANCE_SHEET, label=f"sheet {PROVENANCE_SHEET!r}", links={},
             where=lambda j, r: f"sheet {PROVENANCE_SHEET!r}, row {r} ({keys[r - 2]!r})",
             column_widths=column_widths, autofilter=False))
 
+    when = clock.now()
+    wb.properties.created = when.replace(tzinfo=None)
     with atomic_path(path) as tmp:
-        _write_package(tmp, parts, clock.now())
+        try:
+            for ws, rows in sheets_rows:
+                for row in rows:
+                    ws.append(row)
+            wb.save(tmp)
+        except BaseException:
+            _discard(wb)
+            raise
+        tmp.write_bytes(_reproducible_zip(tmp.read_bytes(), when))
     return path
+
+
+def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
+    """The XLSX (a zip) with every entry dated ``when``, also the ``modified`` property.
+
+    openpyxl dates the zip entries and ``docProps/core.xml``'s ``dcterms:modified`` with the
+    time of saving; the run's time (:mod:`riskmap.clock`) keeps the workbook reproducible.
+    """
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    date_time = max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))  # zip dates start in 1980
+    out = BytesIO()
+    with zipfile.ZipFile(BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp.encode() + rb"\g<2>", body)
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type = info.compress_type
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, body)
+    return out.getvalue()
 
 
 # ----------------------------------------------------------------------------- CSV
