@@ -5,18 +5,24 @@ Inspection lists end up in Excel, and Excel evaluates any cell that looks like a
 started programs (DDE). Every string this module writes, values and column headers alike,
 goes through :func:`safe_text`, which prefixes a single quote to anything a spreadsheet could
 read as a formula (OWASP ASVS 5.0 requirement 1.2.10; OWASP "CSV Injection"). In the XLSX
-workbook every string cell is also stored as a string (``data_type "s"``), never as a formula:
-openpyxl would otherwise store any string starting with ``=`` as one (field notes).
+workbook every string cell is also stored as a string (``data_type "s"``), never as a formula
+or an error value: openpyxl would store any string starting with ``=`` as a formula and
+``#N/A`` as an error (field notes).
 
-Both writers are atomic (:func:`riskmap.io.atomic_path`): a failure leaves no file behind.
+Both writers convert a frame a column at a time (whole-array operations for typed columns)
+and hand the rows on: the workbook to openpyxl in write-only mode, dated by
+:mod:`riskmap.clock` so that a run's files are reproducible, the CSV to :mod:`csv`. Both are
+atomic (:func:`riskmap.io.atomic_path`): a failure leaves no file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import math
 import numbers
+import os
 import re
 import zipfile
 from collections.abc import Mapping
@@ -43,6 +49,7 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\0" "\uff1d\uff0b\uff0d\uff20")
 
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 _SHEET_MAX = 31
+_LINK_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 
 
@@ -96,19 +103,6 @@ def _is_missing(value: object) -> bool:
     if isinstance(value, float | np.floating | np.datetime64 | np.timedelta64):
         return bool(pd.isna(value))
     return False
-
-
-def _rows(frame: pd.DataFrame) -> list[tuple]:
-    """The frame's rows; a datetime column whose times are all midnight becomes dates."""
-    columns = []
-    for _, series in frame.items():
-        if pd.api.types.is_datetime64_dtype(series.dtype):  # naive only; aware ones are refused
-            valid = series.dropna()
-            if len(valid) and (valid == valid.dt.normalize()).all():
-                columns.append([None if pd.isna(v) else v.date() for v in series])
-                continue
-        columns.append(series.tolist())
-    return list(zip(*columns, strict=True)) if columns else [() for _ in range(len(frame))]
 
 
 def _cell_value(value: object, *, where: str) -> object:
@@ -167,13 +161,15 @@ def _check_link(link: object, *, where: str) -> str:
     problem = None
     if not text.strip():
         problem = "is empty"
-    elif any(ord(c) < 0x20 or ord(c) == 0x7F for c in text) or text != text.strip():
+    elif _LINK_CONTROL.search(text) or text != text.strip():
         problem = "holds control characters or surrounding whitespace"
-    else:
+    elif text.startswith(("/", "\\")):  # also //host (a netloc)
+        problem = "points to another host or an absolute path"
+    elif ":" in text:  # only then can there be a scheme
         parts = urlsplit(text)
         if parts.scheme:
             problem = f"has a scheme ({parts.scheme}:)"
-        elif parts.netloc or text.startswith(("/", "\\")):
+        elif parts.netloc:
             problem = "points to another host or an absolute path"
     if problem:
         raise InputError(
@@ -198,65 +194,258 @@ def _aligned_links(series: pd.Series, frame: pd.DataFrame, *, where: str) -> lis
     return list(series.reindex(frame.index))
 
 
-def _width(values: list[object]) -> float:
-    longest = max((len(str(v)) for v in values if v is not None), default=0)
+# ----------------------------------------------------------------------------- columns
+#
+# Both writers convert a frame column by column, a block of rows at a time: typed columns
+# (text, integers, floats, booleans, naive date-times) with whole-array operations, anything
+# else (object columns of mixed values, nullable and categorical dtypes, timedeltas) value by
+# value through _cell_value. Either way a cell ends up as what _cell_value makes of it.
+
+_BLOCK = 5000  # rows converted at a time: bounds the memory a large frame needs
+
+_TEXT, _INT, _FLOAT, _BOOL, _DATE, _DATETIME, _AWARE, _OTHER = (
+    "text", "int", "float", "bool", "date", "datetime", "aware", "other")
+
+
+def _kind(series: pd.Series) -> str:
+    """How a column is converted; a datetime column whose times are all midnight holds dates."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return _AWARE if series.notna().any() else _OTHER
+    if isinstance(dtype, pd.StringDtype):
+        return _TEXT
+    if not isinstance(dtype, np.dtype):
+        return _OTHER  # categorical, nullable Int64/boolean/Float64, periods, …
+    if dtype.kind == "b":
+        return _BOOL
+    if dtype.kind in "iu":
+        return _INT
+    if dtype.kind == "f":
+        return _FLOAT
+    if dtype.kind == "M":
+        valid = series.dropna()
+        return _DATE if len(valid) and (valid == valid.dt.normalize()).all() else _DATETIME
+    if dtype.kind == "O" and pd.api.types.infer_dtype(series, skipna=True) in ("string",
+                                                                                "empty"):
+        return _TEXT
+    return _OTHER
+
+
+def _aware_error(series: pd.Series, *, where) -> InputError:
+    """The error :func:`_cell_value` raises for the first value of a time-zone aware column."""
+    i = int(np.flatnonzero(series.notna().to_numpy())[0])
+    try:
+        _cell_value(series.iloc[i], where=where(i))
+    except InputError as exc:
+        return exc
+    raise AssertionError(f"{series.dtype} not refused")  # pragma: no cover
+
+
+def _texts(series: pd.Series) -> list[str | None] | None:
+    """A text column's values through :func:`safe_text`, ``None`` where missing; ``None``
+    when it holds something other than text or a missing value (convert value by value)."""
+    values = series.to_numpy(dtype=object)
+    texts = values.tolist()
+    for i in np.flatnonzero(pd.isna(values)):
+        if not _is_missing(texts[i]):  # such as Decimal("NaN"), which _cell_value refuses
+            return None
+        texts[i] = None
+    # a text whose first character is a letter or digit never needs the quote
+    return [t if not t or t[0].isalnum() else safe_text(t) for t in texts]
+
+
+def _microseconds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Naive date-times as integer microseconds since 1970 (truncated, as
+    ``Timestamp.to_pydatetime``), and the mask of NaT."""
+    values = series.to_numpy()
+    missing = np.isnat(values)
+    us = values.astype("datetime64[us]").astype(np.int64)
+    return np.where(missing, 0, us), missing
+
+
+# ----------------------------------------------------------------------------- XLSX
+#
+# openpyxl writes the workbook, in write-only mode: rows are appended as tuples of plain
+# values (str, int, float, bool, date, datetime, time, timedelta; None for an empty cell),
+# which openpyxl turns into cells and streams to the worksheet part. A WriteOnlyCell is made
+# only where a cell needs more than its value: the bold header, a hyperlink, or a text that
+# openpyxl would otherwise type as something other than a string (_TYPED_TEXT).
+
+#: Characters XML 1.0 cannot hold: the control characters openpyxl refuses
+#: (``IllegalCharacterError``), and lone surrogates and U+FFFE/U+FFFF, which it would write
+#: into a part that Excel cannot read.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384
+#: First characters of the texts openpyxl types as a formula (``=…``, which safe_text
+#: already quotes) or as an error value (``#N/A``, ``#DIV/0!``, …) instead of a string.
+_TYPED_TEXT = ("=", "#")
+
+
+def _illegal(where: str) -> InputError:
+    return InputError(f"{where}: the text holds control characters that Excel cannot store; "
+                      "remove them from the data first.", code="E-INPUT-COLUMNTYPE")
+
+
+def _as_text(ws, text: str, *, font=None):
+    """A cell that stores ``text`` as a string (``data_type "s"``), whatever it looks like."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, text)
+    cell.data_type = "s"  # never "f" (formula) or "e" (an error value such as "#N/A")
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _linked(ws, value: object, target: str):
+    """A cell in the Hyperlink style that links to ``target`` and shows ``value`` (the
+    target, as text, when there is none); a date keeps its number format."""
+    from openpyxl.cell import Cell, WriteOnlyCell
+
+    if isinstance(value, Cell):  # a text stored as text (_as_text)
+        value = value.value
+    if value is None or value == "":
+        value = safe_text(target)
+    cell = WriteOnlyCell(ws, value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    number_format = cell.number_format
+    cell.hyperlink = target
+    cell.style = "Hyperlink"  # a named style replaces the number format too
+    cell.number_format = number_format
+    return cell
+
+
+def _xlsx_column(ws, series: pd.Series, kind: str, *, where) -> tuple[list, int]:
+    """A block of one column as the values openpyxl is given (a cell for a text that needs
+    one), and the length of the longest value shown (for the column width)."""
+    if kind == _AWARE:
+        raise _aware_error(series, where=where)
+    if kind == _TEXT:
+        texts = _texts(series)
+        if texts is not None:
+            whole = "".join(t for t in texts if t)
+            if not whole.isprintable() and _ILLEGAL.search(whole):
+                raise _illegal(where(next(i for i, t in enumerate(texts)
+                                          if t and _ILLEGAL.search(t))))
+            longest = max((len(t) for t in texts if t is not None), default=0)
+            values: list = texts
+            for i, t in enumerate(texts):
+                if t and t[0] in _TYPED_TEXT:
+                    values[i] = _as_text(ws, t)
+            return values, longest
+        kind = _OTHER
+    if kind == _INT:
+        values = series.to_numpy().tolist()
+        return values, max(len(str(min(values))), len(str(max(values))))
+    if kind == _BOOL:
+        values = series.to_numpy().tolist()
+        return values, 4 if all(values) else 5  # True, False
+    numbers = series.to_numpy()
+    if kind == _FLOAT and not np.isinf(numbers).any():
+        missing = np.isnan(numbers)
+        values = numbers.astype(object)
+        values[missing] = None
+        return values.tolist(), max(map(len, map(repr, numbers[~missing].tolist())), default=0)
+    if kind in (_DATE, _DATETIME):
+        us, missing = _microseconds(series)
+        stamps = us.astype("datetime64[us]")
+        values = (stamps.astype("datetime64[D]") if kind == _DATE else stamps).astype(object)
+        values[missing] = None
+        if missing.all():
+            longest = 0
+        elif kind == _DATE:
+            longest = 10  # 2024-03-01
+        else:  # 2024-03-01 14:30:00 or 2024-03-01 14:30:00.250000
+            longest = 26 if (us[~missing] % 10**6).any() else 19
+        return values.tolist(), longest
+    values, longest = [], 0
+    for i, raw in enumerate(series.tolist()):  # value by value, infinities too
+        value = _cell_value(raw, where=where(i))
+        if value is not None:
+            longest = max(longest, len(str(value)))
+        if isinstance(value, str):
+            if _ILLEGAL.search(value):
+                raise _illegal(where(i))
+            if value[:1] in _TYPED_TEXT:
+                value = _as_text(ws, value)
+        values.append(value)
+    return values, longest
+
+
+def _width(longest: int) -> float:
     return float(min(max(longest + 2, _MIN_WIDTH), _MAX_WIDTH))
 
 
-def _write_sheet(ws, frame: pd.DataFrame, *, name: str, links: Mapping[str, pd.Series],
-                 column_widths: bool) -> None:
+def _worksheet(wb, frame: pd.DataFrame, title: str, *, label: str, where,
+               links: Mapping[int, list], column_widths: bool, autofilter: bool):
+    """A worksheet for ``frame`` with a frozen header row, optionally an autofilter over the
+    data, and the rows to append to it: the bold header and the converted values.
+
+    ``label`` names the sheet and ``where(j, r)`` column ``j`` (0-based) of row ``r``
+    (1-based, as Excel counts) in error messages; ``links`` maps a column to a link target
+    per row. Nothing is written yet: a value that cannot be written fails here, before
+    openpyxl starts streaming any worksheet.
+    """
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
-    from openpyxl.utils.exceptions import IllegalCharacterError
 
-    headers = [safe_text(str(col)) for col in frame.columns]
-    columns = list(frame.columns)
-    unknown = [str(c) for c in links if c not in columns]
-    if unknown:
-        raise InputError(
-            f"sheet {name!r}: hyperlinks for columns {unknown} that the frame does not have; "
-            f"its columns are {[str(c) for c in columns]}.", code="E-INPUT-COLUMN")
-    link_cols = {columns.index(col): _aligned_links(series, frame,
-                                                    where=f"sheet {name!r}, column {col!r}")
-                 for col, series in links.items()}
-
+    n, m = frame.shape
+    if n + 1 > _MAX_ROWS or m > _MAX_COLUMNS:
+        raise InputError(f"{label}: {n} rows and {m} columns; an Excel "
+                         f"worksheet holds at most {_MAX_ROWS - 1:,} rows below its header and "
+                         f"{_MAX_COLUMNS:,} columns. Split the frame, or write CSV.",
+                         code="E-INPUT-ARGUMENT")
+    ws = wb.create_sheet(title)
+    if not m:  # no columns: an empty worksheet
+        return ws, []
     bold = Font(bold=True)
-    for j, header in enumerate(headers, start=1):
-        cell = ws.cell(row=1, column=j, value=header)
-        cell.data_type = "s"
-        cell.font = bold
-
-    widths = [[h] for h in headers]
-    for i, row in enumerate(_rows(frame), start=2):
-        for j, raw in enumerate(row):
-            where = f"sheet {name!r}, column {columns[j]!r}, row {i}"
-            value = _cell_value(raw, where=where)
-            try:
-                cell = ws.cell(row=i, column=j + 1, value=value)
-            except IllegalCharacterError as exc:  # control characters XML cannot hold
-                raise InputError(f"{where}: the text holds control characters that Excel cannot "
-                                 "store; remove them from the data first.",
-                                 code="E-INPUT-COLUMNTYPE") from exc
-            if isinstance(value, str):
-                cell.data_type = "s"  # never "f" (formula) or "e" (error such as "#N/A")
-            if j in link_cols:
-                target = link_cols[j][i - 2]
+    header = []
+    for j, col in enumerate(frame.columns):
+        text = safe_text(str(col))
+        if _ILLEGAL.search(text):
+            raise _illegal(where(j, 1))
+        header.append(_as_text(ws, text, font=bold))
+    longest = [len(cell.value) for cell in header]
+    series = [s for _, s in frame.items()]
+    kinds = [_kind(s) for s in series]
+    rows: list[tuple] = [tuple(header)]
+    for lo in range(0, n, _BLOCK):
+        columns = []
+        for j in range(m):
+            values, widest = _xlsx_column(ws, series[j].iloc[lo:lo + _BLOCK], kinds[j],
+                                          where=lambda i, j=j, lo=lo: where(j, lo + i + 2))
+            longest[j] = max(longest[j], widest)
+            for i, target in enumerate(links[j][lo:lo + _BLOCK] if j in links else ()):
                 if not _is_missing(target):
-                    cell.hyperlink = _check_link(target, where=where)
-                    cell.style = "Hyperlink"
-                    if value is None:  # openpyxl shows the target; keep it text
-                        cell.value = safe_text(cell.value)
-                        cell.data_type = "s"
-            if column_widths:
-                widths[j].append(value)
+                    values[i] = _linked(ws, values[i],
+                                        _check_link(target, where=where(j, lo + i + 2)))
+            columns.append(values)
+        rows += zip(*columns, strict=True)
 
-    if columns:
-        last = get_column_letter(len(columns))
-        ws.freeze_panes = "A2"
-        ws.auto_filter.ref = f"A1:{last}{len(frame) + 1}"
+    # openpyxl writes these before the first row
     if column_widths:
-        for j, values in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = _width(values)
+        for j, w in enumerate(longest, start=1):
+            ws.column_dimensions[get_column_letter(j)].width = _width(w)
+    ws.freeze_panes = "A2"
+    if autofilter:
+        ws.auto_filter.ref = f"A1:{get_column_letter(m)}{n + 1}"
+    return ws, rows
+
+
+def _discard(wb) -> None:
+    """After a failure: finish the worksheets openpyxl has begun to stream to temporary
+    files, and remove those files (openpyxl removes them once saved, or when Python exits)."""
+    for ws in wb.worksheets:
+        writer = getattr(ws, "_writer", None)  # made when the first row is appended
+        if writer is None:
+            continue
+        with contextlib.suppress(Exception):
+            if not ws.closed:
+                ws.close()
+        if os.path.exists(writer.out):
+            with contextlib.suppress(OSError):
+                writer.cleanup()
 
 
 def write_xlsx(
@@ -301,7 +490,17 @@ def write_xlsx(
     InputError
         A value that a spreadsheet cannot hold (``E-INPUT-COLUMNTYPE``), a link that is not
         relative (``E-INPUT-LINK``, also a ``ValueError``), links for a sheet or column that
-        does not exist (``E-INPUT-COLUMN``), or nothing to write (``E-INPUT-EMPTY``).
+        does not exist (``E-INPUT-COLUMN``), more rows or columns than a worksheet holds
+        (``E-INPUT-ARGUMENT``), or nothing to write (``E-INPUT-EMPTY``).
+
+    Notes
+    -----
+    openpyxl writes the workbook in write-only mode, fed a row at a time with values
+    converted a column at a time; numbers are stored as openpyxl stores them (16
+    significant digits), dates, times and durations as serial numbers with the formats
+    ``yyyy-mm-dd``, ``yyyy-mm-dd h:mm:ss``, ``h:mm:ss`` and ``[hh]:mm:ss``. The zip entries
+    and the document's dates are those of the run (:mod:`riskmap.clock`), so that the same
+    run gives the same bytes.
 
     Examples
     --------
@@ -313,7 +512,6 @@ def write_xlsx(
     PosixPath('out/inspectie.xlsx')
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     path = Path(path)
     hyperlinks = dict(hyperlinks or {})
@@ -325,35 +523,48 @@ def write_xlsx(
         raise InputError(f"{path.name}: no sheets and no provenance to write; an Excel "
                          "workbook needs at least one worksheet.", code="E-INPUT-EMPTY")
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
+    sheets_rows = []
     taken = {PROVENANCE_SHEET.casefold()} if provenance else set()
     for name, frame in sheets.items():
-        ws = wb.create_sheet(_sheet_title(name, taken))
-        _write_sheet(ws, frame, name=str(name), links=hyperlinks.get(name, {}),
-                     column_widths=column_widths)
+        label = f"sheet {str(name)!r}"
+        columns = list(frame.columns)
+        links = hyperlinks.get(name, {})
+        unknown = [str(c) for c in links if c not in columns]
+        if unknown:
+            raise InputError(
+                f"{label}: hyperlinks for columns {unknown} that the frame does not have; "
+                f"its columns are {[str(c) for c in columns]}.", code="E-INPUT-COLUMN")
+        targets = {columns.index(col): _aligned_links(series, frame,
+                                                      where=f"{label}, column {col!r}")
+                   for col, series in links.items()}
+        sheets_rows.append(_worksheet(
+            wb, frame, _sheet_title(name, taken), label=label, links=targets,
+            where=lambda j, r, label=label, columns=columns: f"{label}, column "
+                                                            f"{columns[j]!r}, row {r}",
+            column_widths=column_widths, autofilter=True))
 
     if provenance:
-        ws = wb.create_sheet(PROVENANCE_SHEET)
-        bold = Font(bold=True)
-        ws.append(["Kenmerk", "Waarde"])
-        for cell in ws[1]:
-            cell.font = bold
-        for i, (key, value) in enumerate(provenance.items(), start=2):
-            where = f"sheet {PROVENANCE_SHEET!r}, row {i} ({key!r})"
-            for j, item in enumerate((str(key), value), start=1):
-                cell = ws.cell(row=i, column=j, value=_cell_value(item, where=where))
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"
-        ws.freeze_panes = "A2"
-        if column_widths:
-            ws.column_dimensions["A"].width = _width([c.value for c in ws["A"]])
-            ws.column_dimensions["B"].width = _width([c.value for c in ws["B"]])
+        keys = list(provenance)
+        frame = pd.DataFrame({"Kenmerk": pd.Series([str(k) for k in keys], dtype=object),
+                              "Waarde": pd.Series(list(provenance.values()), dtype=object)})
+        sheets_rows.append(_worksheet(
+            wb, frame, PROVENANCE_SHEET, label=f"sheet {PROVENANCE_SHEET!r}", links={},
+            where=lambda j, r: f"sheet {PROVENANCE_SHEET!r}, row {r} ({keys[r - 2]!r})",
+            column_widths=column_widths, autofilter=False))
 
-    wb.properties.created = clock.now().replace(tzinfo=None)
+    when = clock.now()
+    wb.properties.created = when.replace(tzinfo=None)
     with atomic_path(path) as tmp:
-        wb.save(tmp)
-        tmp.write_bytes(_reproducible_zip(tmp.read_bytes(), clock.now()))
+        try:
+            for ws, rows in sheets_rows:
+                for row in rows:
+                    ws.append(row)
+            wb.save(tmp)
+        except BaseException:
+            _discard(wb)
+            raise
+        tmp.write_bytes(_reproducible_zip(tmp.read_bytes(), when))
     return path
 
 
@@ -380,8 +591,11 @@ def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
     return out.getvalue()
 
 
-def _csv_text(value: object, *, decimal: str, where: str) -> str:
-    value = _cell_value(value, where=where)
+# ----------------------------------------------------------------------------- CSV
+
+
+def _csv_text(value: object, *, decimal: str) -> str:
+    """The CSV field of a value that :func:`_cell_value` made."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -395,6 +609,37 @@ def _csv_text(value: object, *, decimal: str, where: str) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return str(value)
+
+
+def _csv_column(series: pd.Series, kind: str, *, decimal: str, where) -> list[str]:
+    """A block of one column as CSV fields."""
+    if kind == _AWARE:
+        raise _aware_error(series, where=where)
+    if kind == _TEXT:
+        texts = _texts(series)
+        if texts is not None:
+            return [t if t is not None else "" for t in texts]
+    elif kind == _INT:
+        return series.to_numpy().astype(str).tolist()
+    elif kind == _FLOAT and not np.isinf(series.to_numpy()).any():
+        texts = [repr(v) if v == v else "" for v in series.tolist()]  # NaN: empty
+        if decimal == ".":
+            return texts
+        return "\n".join(texts).replace(".", decimal).split("\n")  # repr holds no newline
+    elif kind == _BOOL:
+        return ["true" if v else "false" for v in series.to_numpy().tolist()]
+    elif kind in (_DATE, _DATETIME):
+        us, missing = _microseconds(series)
+        stamps = us.astype("datetime64[us]")
+        if kind == _DATE:
+            texts = np.datetime_as_string(stamps.astype("datetime64[D]"))
+        else:
+            texts = np.where(us % 10**6 != 0, np.datetime_as_string(stamps, unit="us"),
+                             np.datetime_as_string(stamps, unit="s"))
+            texts = np.char.replace(texts, "T", " ")
+        return np.where(missing, "", texts).tolist()
+    return [_csv_text(_cell_value(v, where=where(i)), decimal=decimal)  # also infinities
+            for i, v in enumerate(series.tolist())]
 
 
 def write_csv(
@@ -443,14 +688,18 @@ def write_csv(
                          code="E-INPUT-ARGUMENT")
     path = Path(path)
     columns = list(frame.columns)
+    series = [s for _, s in frame.items()]
+    kinds = [_kind(s) for s in series]
     header = [safe_text(str(col)) for col in columns]
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f, delimiter=sep, quotechar='"', doublequote=True,
                             quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow(header)
-        for i, row in enumerate(_rows(frame), start=2):
-            writer.writerow([
-                _csv_text(v, decimal=decimal,
-                          where=f"{path.name}, column {columns[j]!r}, line {i}")
-                for j, v in enumerate(row)])
+        for lo in range(0, len(frame), _BLOCK):
+            fields = [_csv_column(s.iloc[lo:lo + _BLOCK], kind, decimal=decimal,
+                                  where=lambda i, j=j, lo=lo: f"{path.name}, column "
+                                                              f"{columns[j]!r}, line {lo + i + 2}")
+                      for j, (s, kind) in enumerate(zip(series, kinds, strict=True))]
+            writer.writerows(zip(*fields, strict=True) if fields
+                             else [()] * min(_BLOCK, len(frame) - lo))
     return path
