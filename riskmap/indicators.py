@@ -218,35 +218,45 @@ def density(
     K = ks.size
     step = max(1, _BLOCK // K)  # points per block
     chunk = max(step, _CHUNK // K)  # points per scatter
-    buf_lo = np.empty(chunk * K, dtype=np.int64)  # (row offset, point) of a chunk
+    buf_lo = np.empty(chunk * K, dtype=np.int64)  # the chunk's runs, block after block
     buf_end = np.empty(chunk * K, dtype=np.int64)
-    buf_amb = np.empty(chunk * K, dtype=bool)
+    buf_w = None if pw is None else np.empty(chunk * K)
     for a0 in range(0, px.size, chunk):
         a1 = min(a0 + chunk, px.size)
         # the chunk's rows (sorted) reach this band of the difference array
         base = (int(row[a0]) - n) * Wp
         band = (int(row[a1 - 1]) + n + 1) * Wp - base
         offset = cx[a0:a1] + (row[a0:a1] * Wp - base)
-        pairs = (a1 - a0) * K
-        lo, end, amb = buf_lo[:pairs], buf_end[:pairs], buf_amb[:pairs]
-        for b0 in range(0, a1 - a0, step):
-            b1 = min(b0 + step, a1 - a0)
-            _runs(dy0[a0 + b0:a0 + b1], offset[b0:b1], ks, Wp, rr, margin,
-                  lo.reshape(K, -1)[:, b0:b1], end.reshape(K, -1)[:, b0:b1],
-                  amb.reshape(K, -1)[:, b0:b1])
-        amb = np.flatnonzero(amb)
-        if amb.size:
-            _settle(amb, lo, end, ks, row[a0:a1], px[a0:a1], py[a0:a1], xs_p, ys_p,
-                    radius, base, Wp)
+        filled = 0
+        for b0 in range(a0, a1, step):
+            b1 = min(b0 + step, a1)
+            # row offsets that some point of the block reaches and that lie on the grid
+            d = dy0[b0:b1]
+            k0 = max(-n, pad - int(row[b1 - 1]), math.ceil(d.min() - rr - margin))
+            k1 = min(n, pad + H - 1 - int(row[b0]), math.floor(d.max() + rr + margin))
+            if k1 < k0:
+                continue
+            kb = ks[k0 + n:k1 + n + 1]
+            shape = (kb.size, b1 - b0)
+            stop = filled + kb.size * (b1 - b0)
+            lo, end = buf_lo[filled:stop], buf_end[filled:stop]
+            amb = _runs(d, offset[b0 - a0:b1 - a0], kb, Wp, rr, margin,
+                        lo.reshape(shape), end.reshape(shape))
+            if amb.any():
+                _settle(np.flatnonzero(amb), lo, end, kb, row[b0:b1], px[b0:b1], py[b0:b1],
+                        xs_p, ys_p, radius, base, Wp)
+            if buf_w is not None:
+                buf_w[filled:stop].reshape(shape)[:] = pw[b0:b1]
+            filled = stop
         seg = diff[base:base + band]
-        if pw is None:
+        lo, end = buf_lo[:filled], buf_end[:filled]
+        if buf_w is None:
             one = seg.dtype.type(1)
             np.add.at(seg, lo, one)
             np.subtract.at(seg, end, one)
         else:
-            wk = np.tile(pw[a0:a1], K)
-            np.add.at(seg, lo, wk)
-            np.subtract.at(seg, end, wk)
+            np.add.at(seg, lo, buf_w[:filled])
+            np.subtract.at(seg, end, buf_w[:filled])
     total = diff.reshape(Hp, Wp)[pad:pad + H, :pad + W]
     np.cumsum(total, axis=1, dtype=dtype, out=total)
     total = total[:, pad:]
@@ -259,14 +269,15 @@ def density(
 
 #: Pairs of (point, row) per vectorised block, and per scatter into the difference array.
 _BLOCK = 1 << 16
-_CHUNK = 1 << 21
+_CHUNK = 1 << 17
 
 
-def _runs(dy0, offset, ks, Wp, rr, margin, lo, end, amb):
+def _runs(dy0, offset, ks, Wp, rr, margin, lo, end):
     """The run of columns of each point in each of its rows, as flat indices [lo, end).
 
-    ``lo`` and ``end`` come from the square root widened by ``margin``; ``amb`` flags the
-    pairs where a cell centre lies within ``margin`` of either end (see :func:`_settle`).
+    ``lo`` and ``end`` (row offset by point) come from the square root widened by
+    ``margin``; returns the pairs where a cell centre lies within ``margin`` of either end,
+    left to :func:`_settle`.
     """
     t = dy0 - ks[:, None]  # dy in cells; rows by row offset, columns by point
     t *= t
@@ -278,18 +289,21 @@ def _runs(dy0, offset, ks, Wp, rr, margin, lo, end, amb):
     f = c - t
     np.copyto(lo, f, casting="unsafe")  # floor: f > 0 by the padding
     f -= lo
-    np.greater_equal(f, 1 - 2 * margin, out=amb)  # an integer within margin of x - t
+    amb = f >= 1 - 2 * margin  # an integer within margin of x - t
     np.add(c, t, out=f)
     np.copyto(end, f, casting="unsafe")
     f -= end
     amb |= f < 2 * margin  # an integer within margin of x + t
+    return amb.ravel()
 
 
 def _settle(amb, lo, end, ks, row, px, py, xs_p, ys_p, radius, base, Wp):
-    """Decide the ends flagged by :func:`_runs` with the exact test of :func:`density`.
+    """Decide the runs flagged by :func:`_runs` with the exact test of :func:`density`.
 
-    Where an end is unambiguous its column passes the test (or the run is empty, which stays
-    empty), so both ends of a flagged pair can be tested.
+    ``amb`` indexes the block's flattened (row offset, point) pairs. A run's first column
+    stays if it passes the test, else the run starts one later; its last likewise. An end
+    that was not in doubt passes anyway (or its run is empty, and stays so with
+    ``end >= lo``), so both ends of a flagged pair can be tested.
     """
     npts = row.size
     k = amb // npts
@@ -331,8 +345,10 @@ def count(
     if statistic == "count":
         if flat.size == 0:
             return np.zeros(grid.shape)  # (np.bincount of nothing is an integer array)
-        # float counts straight from bincount: one grid-sized array, not an integer one and
-        # its float copy (the grid dominates the time when there are few points)
+        if flat.size > size:  # more points than cells: integer counts and a float copy
+            return np.bincount(flat, minlength=size).astype(float).reshape(grid.shape)
+        # fewer: float counts straight from bincount, one grid-sized array, not an integer
+        # one and its float copy (the grid dominates the time)
         return np.bincount(flat, weights=np.ones(flat.size), minlength=size).reshape(grid.shape)
     v = np.asarray(values, dtype=float)[inside]
     finite = np.isfinite(v)
@@ -346,8 +362,7 @@ def count(
     if statistic == "mean":
         total = np.bincount(flat, weights=v, minlength=size)
         n = np.bincount(flat, minlength=size)
-        hit = np.flatnonzero(n)
-        out[hit] = total[hit] / n[hit]
+        np.divide(total, n, out=out, where=n > 0)
     else:  # max: fmax ignores the NaN the cells start with
         np.fmax.at(out, flat, v)
     return out.reshape(grid.shape)

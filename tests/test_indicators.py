@@ -396,6 +396,25 @@ def test_density_large_grid_equals_old_code(cell_size):
                                       _density_reference(x, y, g, radius=radius))
 
 
+@pytest.mark.parametrize(("block", "chunk"), [(1, 1), (40, 90), (1 << 16, 1 << 17)])
+def test_density_does_not_depend_on_block_sizes(monkeypatch, block, chunk):
+    # one point per block, blocks that split a row, and the defaults: same exact counts
+    monkeypatch.setattr(indicators, "_BLOCK", block)
+    monkeypatch.setattr(indicators, "_CHUNK", chunk)
+    rng = np.random.default_rng(8)
+    x, y = _random_points(300, 8, pad=400)
+    x, y = np.round(x * 2) / 2, np.round(y * 2) / 2  # half-metre lattice
+    xs, ys = GRID.centres()
+    i, j = rng.integers(0, GRID.height, 100), rng.integers(0, GRID.width, 100)
+    x[:100], y[:100] = xs[j] + 120, ys[i] - 160  # exactly 200 m from a centre
+    for radius in (200.0, 250.0, 430.5):
+        np.testing.assert_array_equal(indicators.density(x, y, GRID, radius=radius),
+                                      _per_km2(_brute_sum(x, y, GRID, radius), radius))
+    w = rng.integers(0, 9, 300).astype(float)
+    np.testing.assert_array_equal(indicators.density(x, y, GRID, radius=200, weights=w),
+                                  _per_km2(_brute_sum(x, y, GRID, 200, w), 200))
+
+
 # --- count against the implementation it replaced ------------------------------------------
 
 
@@ -440,6 +459,11 @@ def test_count_equals_old_code(seed, n, statistic):
     assert (np.signbit(new) == np.signbit(old)).all()
     # always float now; the old code returned bincount's int64 zeros for a sum of no points
     assert new.dtype == np.float64 and new.shape == old.shape
+
+
+def test_count_with_more_points_than_cells_equals_old_code():
+    x, y = _random_points(5000, 12, pad=50)  # 750 cells
+    np.testing.assert_array_equal(indicators.count(x, y, GRID), _count_reference(x, y, GRID))
 
 
 def test_count_refuses_unknown_statistic_and_missing_values():
