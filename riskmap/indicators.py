@@ -24,7 +24,7 @@ import numpy as np
 import shapely
 from affine import Affine
 from rasterio import features
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from riskmap.grid import Grid
 
@@ -127,9 +127,10 @@ def density(
     """Count (or sum of ``weights``) of points within ``radius`` of each cell centre, per km².
 
     Exact: a point counts for a cell when its distance to the cell centre is at most
-    ``radius``. Offsets whose every point is inside the circle are added as one convolution of
-    the binned counts; only the ring of offsets the circle cuts is checked point by point
-    (vectorised over all points per offset). Points up to ``radius`` beyond the grid count too.
+    ``radius``, tested as ``dx * dx + dy * dy <= radius * radius`` in float64 metres with
+    ``dx``, ``dy`` the differences to the centres of :meth:`Grid.centres`. Points up to
+    ``radius`` beyond the grid count too; points with a non-finite coordinate or weight are
+    left out.
 
     Parameters
     ----------
@@ -147,6 +148,20 @@ def density(
     ndarray
         Features (or summed weight) per km² of the search circle: value / (π r² / 10⁶).
 
+    Notes
+    -----
+    In every row of cell centres, the centres within ``radius`` of a point form one run of
+    columns, ``|x_c - x| <= sqrt(r² - dy²)``. Each point adds its weight at the first column
+    of the run and subtracts it after the last, in each of the ``2⌈r / s⌉ + 1`` rows it can
+    reach; a cumulative sum along the rows then gives every cell's total (a difference
+    array). The run ends come from the square root with a margin far above its rounding
+    error (a few 1e-8 cells); the rare ends whose nearest centre lies within that margin of
+    the circle (a point exactly at ``radius`` from a centre, as with integer coordinates) are
+    decided by the exact test above. Counts, and sums of whole-number weights (below 2⁵³),
+    are therefore exact. Other weights are added and subtracted along the row, so a cell
+    carries rounding of the order of 1e-16 of the weights summed in its row (the convolution
+    this replaced had the like); cells that should hold 0 may hold such a remainder.
+
     Examples
     --------
     >>> import numpy as np
@@ -155,54 +170,156 @@ def density(
     >>> round(float(d[4, 4] * np.pi * 0.01), 6)   # one point within 100 m of that centre
     1.0
     """
+    if not (math.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius must be a positive number of metres, got {radius!r}")
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    w = None if weights is None else np.asarray(weights, dtype=float)
     s = grid.cell_size
-    n = int(math.ceil(radius / s)) + 1
-    pg = grid.pad(n)
-    row, col, inside = pg.rowcol(x, y)
-    ok = inside & np.isfinite(w)
-    row, col, x, y, w = row[ok], col[ok], x[ok], y[ok], w[ok]
-    fx = (x - (pg.x0 + col * s)) / s  # position inside the source cell, 0..1 from its west edge
-    fy = ((pg.y1 - (row + 1) * s) - y) / -s  # 0..1 from its south edge
-    H, W = pg.shape
-    binned = np.bincount(row * W + col, weights=w, minlength=H * W).reshape(H, W)
+    H, W = grid.shape
     rr = radius / s
-    k = np.arange(-n, n + 1)
-    DJ, DK = np.meshgrid(k, k)  # DJ east offset, DK north offset (in cells)
-    far = (np.abs(DJ) + 0.5) ** 2 + (np.abs(DK) + 0.5) ** 2 <= rr**2
-    near = np.maximum(np.abs(DJ) - 0.5, 0) ** 2 + np.maximum(np.abs(DK) - 0.5, 0) ** 2 <= rr**2
-    ring = near & ~far
-    total = np.zeros((H, W))
-    if far.any():
-        # kernel rows run south, so flip the north offsets to array order
-        kernel = far[::-1, :].astype(float)
-        total += signal.fftconvolve(binned, kernel, mode="same")
-        if weights is None or np.all(np.mod(w, 1) == 0):
-            total = np.round(total)
-    flat = np.zeros(H * W)
-    idx_parts: list[np.ndarray] = []
-    w_parts: list[np.ndarray] = []
-    pending = 0
-    for dj, dk in zip(DJ[ring], DK[ring], strict=True):
-        hit = (dj + 0.5 - fx) ** 2 + (dk + 0.5 - fy) ** 2 <= rr**2
-        tr = row[hit] - dk
-        tc = col[hit] + dj
-        good = (tr >= 0) & (tr < H) & (tc >= 0) & (tc < W)
-        idx_parts.append(tr[good] * W + tc[good])
-        w_parts.append(w[hit][good])
-        pending += idx_parts[-1].size
-        if pending > 16_000_000:  # one bincount per ~16 M hits keeps memory and time flat
-            flat += np.bincount(np.concatenate(idx_parts), weights=np.concatenate(w_parts),
-                                minlength=H * W)
-            idx_parts, w_parts, pending = [], [], 0
-    if idx_parts:
-        flat += np.bincount(np.concatenate(idx_parts), weights=np.concatenate(w_parts),
-                            minlength=H * W)
-    total += flat.reshape(H, W)
+    n = math.ceil(rr)  # rows a point can reach on either side of its own
     area_km2 = math.pi * radius**2 / 1e6
-    return np.maximum(total[n:-n, n:-n], 0.0) / area_km2
+    u = (x - grid.x0) / s  # cells from the west edge
+    v = (grid.y1 - y) / s  # cells from the north edge
+    # points more than n + 1 cells outside the grid are farther than radius from every centre
+    ok = (u >= -n - 1) & (u < W + n + 1) & (v >= -n - 1) & (v < H + n + 1)
+    if w is not None:
+        ok &= np.isfinite(w)
+    keep = np.flatnonzero(ok)
+    if keep.size == 0:
+        return np.zeros(grid.shape)
+    # the difference array: the grid padded so that every run fits in its own row
+    pad = 2 * n + 3
+    Hp, Wp = H + 2 * pad, W + 2 * pad
+    row = np.floor(v[keep]).astype(np.int64) + pad  # padded row of each point
+    # by row, so that each block of points touches a narrow band of the difference array
+    # (a stable radix sort on 16 bits when the rows fit)
+    order = np.argsort(row.astype(np.uint16) if Hp < 2**16 else row, kind="stable")
+    keep, row = keep[order], row[order]
+    xs_p = grid.x0 + (np.arange(-pad, Wp - pad) + 0.5) * s  # centres of the padded columns
+    ys_p = grid.y1 - (np.arange(-pad, Hp - pad) + 0.5) * s  # and rows (as Grid.centres)
+    px, py = x[keep], y[keep]
+    pw = None if w is None else w[keep]
+    # in cells, from the point to the centres of its own row (from the exact difference in
+    # metres, so that the run ends below are off by rounding of dy, not of y itself)
+    dy0 = (ys_p[row] - py) / s
+    cx = (px - grid.x0) / s + (pad + 0.5)  # floor(cx - t): first padded column east of x - t
+    # Margin in cells against rounding: t = sqrt(rr² - dy²) is off by at most about
+    # sqrt(4 eps) (rr + 1) ≈ 2e-8 (rr + 1) (where t is small, at the top and bottom of the
+    # circle), flat positions up to Hp * Wp by eps times that, and the float test
+    # dx² + dy² <= r² departs from exact arithmetic only for centres within ~2e-8 rr of the
+    # circle. The margin is ten times their sum; an end whose nearest centre lies within it
+    # is decided by that test itself (_settle), every other one agrees with it.
+    margin = 4e-7 * (rr + 1) + 1e-14 * Hp * Wp
+    dtype = (np.int32 if px.size < 2**31 else np.int64) if pw is None else np.float64
+    diff = np.zeros(Hp * Wp, dtype=dtype)
+    ks = np.arange(-n, n + 1)
+    K = ks.size
+    step = max(1, _BLOCK // K)  # points per block
+    chunk = max(step, _CHUNK // K)  # points per scatter
+    buf_lo = np.empty(chunk * K, dtype=np.int64)  # the chunk's runs, block after block
+    buf_end = np.empty(chunk * K, dtype=np.int64)
+    buf_w = None if pw is None else np.empty(chunk * K)
+    for a0 in range(0, px.size, chunk):
+        a1 = min(a0 + chunk, px.size)
+        # the chunk's rows (sorted) reach this band of the difference array
+        base = (int(row[a0]) - n) * Wp
+        band = (int(row[a1 - 1]) + n + 1) * Wp - base
+        offset = cx[a0:a1] + (row[a0:a1] * Wp - base)
+        filled = 0
+        for b0 in range(a0, a1, step):
+            b1 = min(b0 + step, a1)
+            # row offsets that some point of the block reaches and that lie on the grid
+            d = dy0[b0:b1]
+            k0 = max(-n, pad - int(row[b1 - 1]), math.ceil(d.min() - rr - margin))
+            k1 = min(n, pad + H - 1 - int(row[b0]), math.floor(d.max() + rr + margin))
+            if k1 < k0:
+                continue
+            kb = ks[k0 + n:k1 + n + 1]
+            shape = (kb.size, b1 - b0)
+            stop = filled + kb.size * (b1 - b0)
+            lo, end = buf_lo[filled:stop], buf_end[filled:stop]
+            amb = _runs(d, offset[b0 - a0:b1 - a0], kb, Wp, rr, margin,
+                        lo.reshape(shape), end.reshape(shape))
+            if amb.any():
+                _settle(np.flatnonzero(amb), lo, end, kb, row[b0:b1], px[b0:b1], py[b0:b1],
+                        xs_p, ys_p, radius, base, Wp)
+            if buf_w is not None:
+                buf_w[filled:stop].reshape(shape)[:] = pw[b0:b1]
+            filled = stop
+        seg = diff[base:base + band]
+        lo, end = buf_lo[:filled], buf_end[:filled]
+        if buf_w is None:
+            one = seg.dtype.type(1)
+            np.add.at(seg, lo, one)
+            np.subtract.at(seg, end, one)
+        else:
+            np.add.at(seg, lo, buf_w[:filled])
+            np.subtract.at(seg, end, buf_w[:filled])
+    total = diff.reshape(Hp, Wp)[pad:pad + H, :pad + W]
+    np.cumsum(total, axis=1, dtype=dtype, out=total)
+    total = total[:, pad:]
+    if pw is None:
+        return total / area_km2
+    out = np.maximum(total, 0.0)
+    out /= area_km2
+    return out
+
+
+#: Pairs of (point, row) per vectorised block, and per scatter into the difference array.
+_BLOCK = 1 << 16
+_CHUNK = 1 << 17
+
+
+def _runs(dy0, offset, ks, Wp, rr, margin, lo, end):
+    """The run of columns of each point in each of its rows, as flat indices [lo, end).
+
+    ``lo`` and ``end`` (row offset by point) come from the square root widened by
+    ``margin``; returns the pairs where a cell centre lies within ``margin`` of either end,
+    left to :func:`_settle`.
+    """
+    t = dy0 - ks[:, None]  # dy in cells; rows by row offset, columns by point
+    t *= t
+    np.subtract(rr * rr, t, out=t)
+    np.maximum(t, 0.0, out=t)  # rows beyond reach get an empty run
+    np.sqrt(t, out=t)
+    t += margin
+    c = offset + (ks * Wp).astype(float)[:, None]
+    f = c - t
+    np.copyto(lo, f, casting="unsafe")  # floor: f > 0 by the padding
+    f -= lo
+    amb = f >= 1 - 2 * margin  # an integer within margin of x - t
+    np.add(c, t, out=f)
+    np.copyto(end, f, casting="unsafe")
+    f -= end
+    amb |= f < 2 * margin  # an integer within margin of x + t
+    return amb.ravel()
+
+
+def _settle(amb, lo, end, ks, row, px, py, xs_p, ys_p, radius, base, Wp):
+    """Decide the runs flagged by :func:`_runs` with the exact test of :func:`density`.
+
+    ``amb`` indexes the block's flattened (row offset, point) pairs. A run's first column
+    stays if it passes the test, else the run starts one later; its last likewise. An end
+    that was not in doubt passes anyway (or its run is empty, and stays so with
+    ``end >= lo``), so both ends of a flagged pair can be tested.
+    """
+    npts = row.size
+    k = amb // npts
+    p = amb - k * npts
+    r = row[p] + ks[k]
+    dy = ys_p[r] - py[p]
+    dy2 = dy * dy
+    r2 = radius * radius
+    first = lo[amb]
+    dx = xs_p[first - (r * Wp - base)] - px[p]
+    first += dx * dx + dy2 > r2
+    stop = end[amb]
+    dx = xs_p[stop - 1 - (r * Wp - base)] - px[p]
+    stop -= dx * dx + dy2 > r2
+    lo[amb] = first
+    end[amb] = np.maximum(stop, first)
 
 
 def count(
@@ -216,29 +333,39 @@ def count(
     """Per cell, the count of points in it, or the sum / mean / max of ``values``.
 
     Cells without points get 0 for ``count`` and ``sum`` and NaN for ``mean`` and ``max``.
+    Points outside the grid, and non-finite ``values``, are left out.
     """
+    if statistic not in ("count", "sum", "mean", "max"):
+        raise ValueError(f"statistic must be count, sum, mean or max, got {statistic!r}")
+    if statistic != "count" and values is None:
+        raise ValueError(f"statistic {statistic!r} needs values")
     row, col, inside = grid.rowcol(x, y)
     flat = row[inside] * grid.width + col[inside]
     size = grid.width * grid.height
-    n = np.bincount(flat, minlength=size).astype(float)
     if statistic == "count":
-        return n.reshape(grid.shape)
+        if flat.size == 0:
+            return np.zeros(grid.shape)  # (np.bincount of nothing is an integer array)
+        if flat.size > size:  # more points than cells: integer counts and a float copy
+            return np.bincount(flat, minlength=size).astype(float).reshape(grid.shape)
+        # fewer: float counts straight from bincount, one grid-sized array, not an integer
+        # one and its float copy (the grid dominates the time)
+        return np.bincount(flat, weights=np.ones(flat.size), minlength=size).reshape(grid.shape)
     v = np.asarray(values, dtype=float)[inside]
     finite = np.isfinite(v)
-    flat, v = flat[finite], v[finite]
-    if statistic in ("sum", "mean"):
+    if not finite.all():
+        flat, v = flat[finite], v[finite]
+    if statistic == "sum":
+        if flat.size == 0:
+            return np.zeros(grid.shape)  # float, as above
+        return np.bincount(flat, weights=v, minlength=size).reshape(grid.shape)
+    out = np.full(size, np.nan)
+    if statistic == "mean":
         total = np.bincount(flat, weights=v, minlength=size)
-        if statistic == "sum":
-            return total.reshape(grid.shape)
         n = np.bincount(flat, minlength=size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n > 0, total / n, np.nan).reshape(grid.shape)
-    if statistic == "max":
-        out = np.full(size, -np.inf)
-        np.maximum.at(out, flat, v)
-        out[np.isneginf(out)] = np.nan
-        return out.reshape(grid.shape)
-    raise ValueError(f"statistic must be count, sum, mean or max, got {statistic!r}")
+        np.divide(total, n, out=out, where=n > 0)
+    else:  # max: fmax ignores the NaN the cells start with
+        np.fmax.at(out, flat, v)
+    return out.reshape(grid.shape)
 
 
 def coverage(
