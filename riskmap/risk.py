@@ -208,8 +208,13 @@ def choose_settings(
                          "choose settings (at least two months are needed); give bandwidth_m "
                          "and half_life_days yourself.", code="E-RISK-TRAINING")
     candidates = list(itertools.product(bandwidths, half_lives, windows))
-    fn = functools.partial(_candidate, inc=inc, grid=grid, mask=mask, origins=origins,
-                           horizon=horizon, area_share=area_share, seed=seed)
+    tests = [inc.select(start=o, end=o + pd.Timedelta(days=horizon)) for o in origins]
+    search = _Search(inc=inc, grid=grid, origins=origins, n_test=[len(t) for t in tests],
+                     pei=evaluate.PeiSearch.prepare(
+                         mask, [indicators.count(t.x, t.y, grid) for t in tests],
+                         share=area_share, seed=seed))
+    del tests
+    fn = functools.partial(_candidate, search=search)
     rows = mapper(fn, candidates) if mapper is not None else [fn(c) for c in candidates]
     table = pd.DataFrame(rows).sort_values(["pei_mean", "complexity"], ascending=[False, True],
                                            kind="stable").reset_index(drop=True)
@@ -230,28 +235,69 @@ def choose_settings(
     return settings, table
 
 
-def _candidate(cand, *, inc: Incidents, grid: Grid, mask: np.ndarray, origins: list,
-               horizon: int, area_share: float, seed: int) -> dict:
-    """PEI* of one candidate setting at every origin (one row of the choice table)."""
+@dataclass(frozen=True)
+class _Search:
+    """What every candidate of :func:`choose_settings` shares (prepared once)."""
+
+    inc: Incidents
+    grid: Grid
+    origins: list
+    n_test: list[int]  # test incidents per origin
+    pei: evaluate.PeiSearch  # the study area, the tie-break order and the test cells
+
+
+def _candidate(cand, *, search: _Search) -> dict:
+    """PEI* of one candidate setting at every origin (one row of the choice table).
+
+    The map of each origin is made from the incidents before it and scored on the test
+    period after it by PEI*, exactly as ``evaluate.pei_at(density, test_counts, share=…,
+    mask=…, seed=…)`` scores the dense map; only the cells the incidents reach are computed
+    and looked at (:func:`riskmap.kde.kde_cells`, :class:`riskmap.evaluate.PeiSearch`).
+    """
     bw, hl, win = cand
     peis = []
-    for o in origins:
+    for j, o in enumerate(search.origins):
         st = RiskSettings(bandwidth_m=bw, half_life_days=hl, window_days=win,
                           reference=o.isoformat())
-        sel = _window(inc, st)
-        test = inc.select(start=o, end=o + pd.Timedelta(days=horizon))
-        if len(sel) == 0 or len(test) == 0:
+        sel = _window(search.inc, st)
+        if len(sel) == 0 or search.n_test[j] == 0:
             peis.append(np.nan)
             continue
         # binning at the cell size is ample to rank candidates (field notes: 0.2 % error)
-        dens = _density(sel, _weights(sel, st), grid, bw, oversample=1)
-        tc = indicators.count(test.x, test.y, grid)
-        peis.append(evaluate.pei_at(dens, tc, share=area_share, mask=mask, seed=seed))
+        cells, values = _density_cells(sel.x, sel.y, _weights(sel, st), search.grid, bw)
+        peis.append(search.pei.pei(cells, values, period=j))
     complexity = (bw > 0) + (hl is not None) + (win is not None)
     return {"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
             **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},
             "pei_mean": float(np.nanmean(peis)) if np.isfinite(peis).any() else np.nan,
             "complexity": complexity}
+
+
+def _density_cells(x: np.ndarray, y: np.ndarray, w: np.ndarray, grid: Grid,
+                   bandwidth: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`density_of` at ``oversample=1`` as flat cells and values (0 elsewhere).
+
+    The same numbers as the dense map: kernel densities from :func:`riskmap.kde.kde_cells`;
+    weighted counts summed per cell in the order of the incidents, as ``np.bincount`` in
+    :func:`riskmap.indicators.count` sums them.
+    """
+    if bandwidth > 0:
+        out = kde_mod.kde_cells(x, y, grid, bandwidth=bandwidth, weights=w, oversample=1)
+        if isinstance(out, tuple):
+            return out
+        return np.arange(out.size), out.ravel()
+    row, col, inside = grid.rowcol(x, y)
+    w = np.asarray(w, dtype=float)[inside]
+    flat = row[inside] * grid.width + col[inside]
+    finite = np.isfinite(w)
+    flat, w = flat[finite], w[finite]
+    order = np.argsort(flat, kind="stable")
+    first = np.concatenate([[True], flat[order][1:] != flat[order][:-1]]) if flat.size \
+        else np.zeros(0, dtype=bool)
+    inverse = np.empty_like(order)
+    inverse[order] = np.cumsum(first) - 1
+    sums = np.bincount(inverse, weights=w, minlength=int(first.sum()))
+    return flat[order][first], sums / grid.cell_area_km2
 
 
 def support(inc: Incidents, grid: Grid, *, radius_m: float) -> np.ndarray:

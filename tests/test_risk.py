@@ -13,6 +13,8 @@ import pytest
 import rasterio
 import shapely
 from conftest import NOORD, ZUID, incidents_frame, invoke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import CRS
 
 from riskmap import risk
@@ -74,6 +76,63 @@ def test_choose_settings_uses_training_only_and_follows_parsimony():
     assert st.bandwidth_m > 0
     assert pd.Timestamp(st.reference) == pd.Timestamp(inc.date.max()).normalize() + \
         pd.Timedelta(days=1)
+
+
+def _random_incidents(rng, n, grid, kind):
+    """Incidents over two years: clustered, spread, or a few far-apart groups; some outside."""
+    xmin, ymin, xmax, ymax = grid.bounds
+    if kind == "spread":
+        x, y = rng.uniform(xmin - 300, xmax + 300, n), rng.uniform(ymin - 300, ymax + 300, n)
+    else:
+        k = 3 if kind == "clustered" else 8
+        cx, cy = rng.uniform(xmin, xmax, k), rng.uniform(ymin, ymax, k)
+        which = rng.integers(0, k, n)
+        sd = 150 if kind == "clustered" else 40
+        x, y = cx[which] + rng.normal(0, sd, n), cy[which] + rng.normal(0, sd, n)
+    dates = (np.datetime64("2020-01-01") + rng.integers(0, 730, n).astype("timedelta64[D]")
+             ).astype("datetime64[ns]")
+    weight = rng.choice([1.0, 0.5, 2.0], n) if rng.uniform() < 0.5 else np.ones(n)
+    return Incidents(x=x, y=y, date=dates, weight=weight, type=np.full(n, "a", dtype=object),
+                     crs=RD)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["clustered", "spread", "groups"]),
+       n=st.integers(30, 400), cell_size=st.sampled_from([25.0, 100.0]),
+       share=st.sampled_from([0.01, 0.05, 0.2]))
+def test_choose_settings_table_equals_the_dense_search(seed, kind, n, cell_size, share):
+    """Every PEI* of the candidate table, the order and the choice equal those of the dense
+    search of 200830a (dense kernel density and pei_at per candidate), bit for bit."""
+    from reference_risk import choose_settings_dense
+
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds(149_000, 446_000, 155_000, 452_000 if cell_size == 25 else 455_000,
+                            cell_size=cell_size)
+    inc = _random_incidents(rng, n, grid, kind)
+    mask = rng.uniform(size=grid.shape) < 0.9
+    mask[:, : grid.width // 5] = False  # a study area smaller than the grid
+    kwargs = {"mask": mask, "area_share": share, "seed": int(seed % 5)}
+    if cell_size == 25:  # keep the dense reference quick on 58 k cells
+        kwargs.update(half_lives=[None, 90.0], windows=[None, 180.0])
+    got_st, got = risk.choose_settings(inc, grid, **kwargs)
+    want_st, want = choose_settings_dense(inc, grid, **kwargs)
+    assert got_st == want_st
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_density_cells_equal_the_dense_density():
+    rng = np.random.default_rng(3)
+    grid = Grid.from_bounds(149_000, 446_000, 155_000, 452_000, cell_size=25)
+    inc = _random_incidents(rng, 200, grid, "groups")
+    w = rng.uniform(0, 2, len(inc))
+    for bw in (0.0, 25.0, 100.0):
+        dense = risk.density_of(inc.x, inc.y, w, grid, bw, oversample=1)
+        cells, values = risk._density_cells(inc.x, inc.y, w, grid, bw)
+        assert np.unique(cells).size == cells.size
+        np.testing.assert_array_equal(values, dense.ravel()[cells])
+        rest = np.ones(dense.size, dtype=bool)
+        rest[cells] = False
+        assert not dense.ravel()[rest].any()
 
 
 def _support(df, x, y, radius):
