@@ -315,18 +315,8 @@ class PeiSearch:
         incidents add up exactly in any order, which makes :meth:`pei` equal to
         :func:`pei_at` bit for bit.
         """
-        m = np.asarray(mask)
-        if m.dtype != bool:
-            raise InputError(f"mask must be a boolean array, got {m.dtype} {m.shape}.",
-                             code="E-EVAL-MASK")
-        cells = np.flatnonzero(m)
-        if cells.size == 0:
-            raise InputError(
-                "the study area has no cells (empty mask or no finite score). Check the mask and "
-                "the score map.",
-                code="E-EVAL-EMPTY",
-            )
-        studied = []  # per period, the counts of the study cells
+        m, cells = _study(mask)
+        periods = []
         for test in tests:
             arr = np.asarray(test, dtype=float)
             if arr.shape != m.shape:
@@ -339,21 +329,53 @@ class PeiSearch:
             if not np.isfinite(c).all() or (c < 0).any() or (c != np.round(c)).any():
                 raise InputError("test counts must be whole, finite and non-negative in the "
                                  "study area (incidents per cell).", code="E-EVAL-COUNTS")
-            studied.append(c)
-        held = np.zeros(cells.size, dtype=bool)
-        for c in studied:
-            held |= c > 0
-        ids = cells[held]  # the test cells of every period, by flat index
+            held = np.flatnonzero(c > 0)
+            periods.append((cells[held], c[held]))
+        return cls._build(m, cells, periods, share, seed)
+
+    @classmethod
+    def from_incidents(cls, mask: np.ndarray, tests: Sequence[np.ndarray], *, share: float,
+                       seed: int = 0) -> PeiSearch:
+        """:meth:`prepare` from the flat cell index of every test incident, per period.
+
+        ``tests[j]`` holds one flat index (into ``mask``) per incident of period ``j``, in any
+        order; incidents outside the study area are left out, as :func:`pei_at` leaves them
+        out. The same as :meth:`prepare` with the incidents counted per cell, without the
+        arrays of the whole grid.
+        """
+        m, cells = _study(mask)
+        periods = []
+        for flat in tests:
+            flat = np.asarray(flat, dtype=np.int64)
+            flat = np.sort(flat[m.ravel()[flat]])
+            first = np.concatenate([[True], flat[1:] != flat[:-1]]) if flat.size \
+                else np.zeros(0, dtype=bool)
+            periods.append((flat[first], np.diff(np.append(np.flatnonzero(first),
+                                                           flat.size)).astype(float)))
+        return cls._build(m, cells, periods, share, seed)
+
+    @classmethod
+    def _build(cls, m: np.ndarray, cells: np.ndarray, periods: list, share: float,
+               seed: int) -> PeiSearch:
+        """From the study cells and, per period, the test cells (flat, sorted) and counts."""
+        ids = np.unique(np.concatenate([c for c, _ in periods])) if periods \
+            else np.zeros(0, dtype=np.int64)  # the test cells of every period
         code = np.full(m.size, -2, dtype=np.int32)
         code[cells] = -1
         code[ids] = np.arange(ids.size, dtype=np.int32)
-        rank = np.full(m.size, -1, dtype=np.int32)
-        rank[cells[np.random.default_rng(seed).permutation(cells.size)]] = np.arange(
+        order = np.empty(cells.size, dtype=np.int32)  # the seeded order of pei_at, inverted
+        order[np.random.default_rng(seed).permutation(cells.size)] = np.arange(
             cells.size, dtype=np.int32)
+        rank = np.full(m.size, -1, dtype=np.int32)
+        rank[cells] = order
         k = hotspot_size(float(share), cells.size)
-        counts = [c[held] for c in studied]
-        # as pei_at: n* sums the k largest of the study cells' positive counts
-        best = [float(np.sort(c[c > 0])[-k:].sum()) for c in studied]
+        counts, best = [], []
+        for flat, n in periods:
+            c = np.zeros(ids.size)
+            c[np.searchsorted(ids, flat)] = n
+            counts.append(c)
+            # as pei_at: n* sums the k largest of the study cells' positive counts, ascending
+            best.append(float(np.sort(n)[-k:].sum()))
         return cls(shape=m.shape, code=code, rank=rank, test_cells=ids, counts=counts, k=k,
                    best=best)
 
@@ -376,12 +398,20 @@ class PeiSearch:
         come before it, i.e. its rank minus the positive cells ranked before it. Only the
         positive cells and the test cells are looked at.
         """
+        return self.peis(cells, np.asarray(values)[None, :], period=period)[0]
+
+    def peis(self, cells: np.ndarray, values: np.ndarray, *, period: int = 0) -> list[float]:
+        """:meth:`pei` of several maps on the same ``cells``: ``values`` of shape (B, n)."""
         counts = self.counts[period]
-        total = float(counts.sum())
-        if total == 0:
-            return float("nan")
-        code = self.code[cells]
-        positive = (code > -2) & (values > 0)
+        if float(counts.sum()) == 0:
+            return [float("nan")] * values.shape[0]
+        code = self.code[cells]  # one look-up for all the maps
+        studied = code > -2
+        return [self._pei(cells, code, studied & (v > 0), v, counts) / self.best[period]
+                for v in values]
+
+    def _pei(self, cells, code, positive, values, counts) -> float:
+        """The test incidents in :func:`pei_at`'s hotspot set of one map."""
         value, code = values[positive], code[positive]
         k = self.k
         hit = code >= 0  # positive test cells
@@ -400,14 +430,34 @@ class PeiSearch:
             selected[code[hit]] = True  # every positive cell
             q = k - value.size  # zero cells to take, first in the seeded order
             zero = np.flatnonzero(~selected & (counts > 0))
-            if zero.size:
-                order = np.argsort(self.rank[self.test_cells[zero]])
-                r = self.rank[self.test_cells[zero]][order]
+            r = self.rank[self.test_cells[zero]]
+            # fewer than q zero cells come before a test cell ranked below q; at least q
+            # before one ranked k or later (at most p positive cells precede it)
+            selected[zero[r < q]] = True
+            unsure = (r >= q) & (r < k)
+            if unsure.any():
+                order = np.argsort(r[unsure])
+                r = r[unsure][order]
                 before = np.searchsorted(r, self.rank[cells[positive]])
                 ahead = np.cumsum(np.bincount(before, minlength=r.size + 1))[:r.size]
-                selected[zero[order[r - ahead < q]]] = True
-        n = float(counts[selected].sum())
-        return n / self.best[period]
+                selected[zero[unsure][order[r - ahead < q]]] = True
+        return float(counts[selected].sum())
+
+
+def _study(mask) -> tuple[np.ndarray, np.ndarray]:
+    """The boolean study area and its flat cells; the errors of :func:`pei_at`."""
+    m = np.asarray(mask)
+    if m.dtype != bool:
+        raise InputError(f"mask must be a boolean array, got {m.dtype} {m.shape}.",
+                         code="E-EVAL-MASK")
+    cells = np.flatnonzero(m)
+    if cells.size == 0:
+        raise InputError(
+            "the study area has no cells (empty mask or no finite score). Check the mask and "
+            "the score map.",
+            code="E-EVAL-EMPTY",
+        )
+    return m, cells
 
 
 def _kth_largest_of_many(v: np.ndarray, k: int) -> float:

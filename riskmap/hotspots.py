@@ -26,6 +26,7 @@ __all__ = [
     "EmergingResult",
     "GiStar",
     "band_kernel",
+    "emerging_category_codes",
     "emerging_hotspots",
     "fdr",
     "gi_bins",
@@ -448,7 +449,9 @@ def gistar_from_z(z: np.ndarray, *, fdr: bool = True, alpha: float = 0.05) -> Gi
 
 
 def _result(z: np.ndarray, alpha: float, *, fdr: bool) -> GiStar:
-    p = _two_sided_p(z)
+    p = np.full(z.shape, np.nan)  # NaN outside the mask, as _two_sided_p(NaN)
+    tested = ~np.isnan(z)
+    p[tested] = _two_sided_p(z[tested])
     significant = _bh_reject(p, alpha) if fdr else p <= alpha  # NaN <= a is False
     return GiStar(z=z, p=p, significant=significant, bin=gi_bins(z, p, fdr=fdr))
 
@@ -618,13 +621,24 @@ def mann_kendall(
     """
     x = np.moveaxis(np.asarray(series, dtype=np.float64), axis, 0)
     t = x.shape[0]
-    s = np.zeros(x.shape[1:])
-    ties = np.zeros(x.shape[1:])
+    # S and the tie term are whole numbers: counted in integers pair by pair (no (T, ...)
+    # temporaries), they are the same floats as summed signs; series holding NaN are NaN below
+    small = np.int16 if t < 256 else np.int64  # |S| <= T(T - 1)/2, counts <= T
+    s = np.zeros(x.shape[1:], dtype=small)
+    equal = np.ones(x.shape, dtype=small)  # per step, the steps equal to it (itself too)
     for i in range(t):
-        s += np.sign(x[i + 1 :] - x[i]).sum(axis=0)
-        c = (x == x[i]).sum(axis=0)
+        for j in range(i + 1, t):
+            s += x[j] > x[i]
+            s -= x[j] < x[i]
+            same = x[j] == x[i]
+            equal[i] += same
+            equal[j] += same
+    ties = np.zeros(x.shape[1:], dtype=np.int64)
+    for c in equal:
+        c = c.astype(np.int64)
         ties += (c - 1) * (2 * c + 5)
-    var = (t * (t - 1) * (2 * t + 5) - ties) / 18.0
+    s = s.astype(np.float64)
+    var = (t * (t - 1) * (2 * t + 5) - ties.astype(np.float64)) / 18.0
     num = s - np.sign(s) if continuity else s
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(var > 0, num / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
@@ -650,7 +664,11 @@ def _classify_side(
     t = sig.shape[0]
     count = sig.sum(axis=0)
     final = sig[-1]
-    run = np.cumprod(sig[::-1], axis=0).sum(axis=0)  # length of the final uninterrupted run
+    run = np.zeros(sig.shape[1:], dtype=np.int64)  # length of the final uninterrupted run
+    alive = np.ones(sig.shape[1:], dtype=bool)
+    for i in range(t - 1, -1, -1):
+        alive &= sig[i]
+        run += alive
     most = 10 * count >= 9 * t  # significant in at least 90 % of the steps (exact integers)
     ever_other = other.any(axis=0)
     recent = final & ~most
@@ -670,12 +688,20 @@ def _categories(
     hot: np.ndarray, cold: np.ndarray, trend_z: np.ndarray, trend_p: np.ndarray, *, alpha: float
 ) -> np.ndarray:
     """Esri's emerging hot spot category per series from the (T, ...) hot/cold flags."""
+    width = max(len(c) for c in EMERGING_CATEGORIES)
+    names = np.asarray(EMERGING_CATEGORIES, dtype=f"<U{width}")
+    return names[_category_codes(hot, cold, trend_z, trend_p, alpha=alpha)]
+
+
+def _category_codes(
+    hot: np.ndarray, cold: np.ndarray, trend_z: np.ndarray, trend_p: np.ndarray, *, alpha: float
+) -> np.ndarray:
+    """:func:`_categories` as positions in :data:`EMERGING_CATEGORIES` (int8)."""
     up = (trend_p <= alpha) & (trend_z > 0)
     down = (trend_p <= alpha) & (trend_z < 0)
     hot_rules = _classify_side(hot, cold, up, down)
     cold_rules = _classify_side(cold, hot, down, up)
-    width = max(len(c) for c in EMERGING_CATEGORIES)
-    category = np.full(hot.shape[1:], "no pattern", dtype=f"<U{width}")
+    code = np.zeros(hot.shape[1:], dtype=np.int8)  # "no pattern"
     # the patterns of the side significant in the final step first, then the historical ones
     rules = [(f"{p} hot spot", c) for p, c in hot_rules[:-1]]
     rules += [(f"{p} cold spot", c) for p, c in cold_rules[:-1]]
@@ -684,9 +710,93 @@ def _categories(
     done = np.zeros(hot.shape[1:], dtype=bool)
     for name, cond in rules:
         sel = cond & ~done
-        category[sel] = name
+        code[sel] = EMERGING_CATEGORIES.index(name)
         done |= sel
-    return category
+    return code
+
+
+def _emerging_z(periods, m: np.ndarray, n: int, k: np.ndarray, wc: np.ndarray,
+                ) -> tuple[np.ndarray, list[int]]:
+    """Gi* z-scores of each period's lattice on the study cells (T, n); constant periods."""
+    z, constant = [], []
+    for i, x in enumerate(periods):  # one lattice at a time; every period is vectorised
+        zi = _gistar_z(x, m, k, wc, n)
+        if zi is None:
+            constant.append(i)
+            z.append(np.zeros(n))
+        else:
+            z.append(zi[m])
+    if constant:
+        warnings.warn(
+            f"period(s) {constant} are constant inside the mask, so Gi* is undefined there; "
+            "they count as having no hot or cold spots (z = 0).",
+            RiskmapWarning,
+            stacklevel=3,
+        )
+    return np.stack(z), constant
+
+
+def _emerging_of_z(z: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
+    """Everything :func:`emerging_hotspots` derives from the (T, n) z-scores of the study cells.
+
+    Each step works per cell or, for the FDR, on the finite p-values of a period, which are
+    those of the study cells: the same numbers as on the whole lattice.
+    """
+    p = _two_sided_p(z)
+    sig = np.stack([_bh_reject(pi, alpha) for pi in p])
+    hot = sig & (z > 0)
+    cold = sig & (z < 0)
+    trend_z, trend_p = mann_kendall(z, axis=0)
+    return {"p": p, "hot": hot, "cold": cold, "trend_z": trend_z, "trend_p": trend_p,
+            "code": _category_codes(hot, cold, trend_z, trend_p, alpha=alpha)}
+
+
+def emerging_category_codes(
+    periods,
+    *,
+    cell_size: float,
+    radius_m: float,
+    mask,
+    alpha: float = 0.05,
+) -> np.ndarray:
+    """The categories of :func:`emerging_hotspots`, one period's lattice at a time.
+
+    ``periods`` is an iterable of (H, W) lattices, oldest first (a generator keeps one in
+    memory at a time); ``mask`` the study area. Returns the position of each cell's category
+    in :data:`EMERGING_CATEGORIES` (int8), -1 outside the mask:
+    ``EMERGING_CATEGORIES[code]`` is ``emerging_hotspots(np.stack(periods), ...).category``,
+    computed from the same numbers, with the work after the Gi* correlations done on the
+    study cells only. Raises and warns as :func:`emerging_hotspots`.
+    """
+    a = _check_alpha(alpha)
+    cs = _check_positive("cell_size", cell_size)
+    r = _check_positive("radius_m", radius_m, allow_zero=True)
+    m = _check_mask(mask, np.shape(mask))
+    h, w_ = m.shape
+    k = _kernel(r, cs, max_half=(h - 1, w_ - 1))
+    state: dict = {}
+
+    def lattices():
+        for values in periods:
+            x, mm, n = _lattice(values, m, ndim=2)
+            if "wc" not in state:
+                state.update(wc=_window_counts(mm, k), n=n)
+            yield x
+
+    gen = lattices()
+    first = next(gen, None)
+    if first is None:
+        msg = "no periods given; pass at least one (H, W) lattice."
+        raise InputError(msg, code="E-HOTSPOT-SHAPE")
+    z, _ = _emerging_z(_chain(first, gen), m, state["n"], k, state["wc"])
+    code = np.full(m.shape, -1, dtype=np.int8)
+    code[m] = _emerging_of_z(z, a)["code"]
+    return code
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
 
 
 def emerging_hotspots(
@@ -784,30 +894,24 @@ def emerging_hotspots(
         raise InputError(msg, code="E-HOTSPOT-SHAPE")
     k = _kernel(r, cs, max_half=(h - 1, w_ - 1))
     wc = _window_counts(m, k)
-    z = np.empty(x.shape)
-    constant = []
-    for i in range(t):  # one lattice per period; every period is vectorised
-        zi = _gistar_z(x[i], m, k, wc, n)
-        if zi is None:
-            constant.append(i)
-            zi = np.where(m, 0.0, np.nan)
-        z[i] = zi
-    if constant:
-        warnings.warn(
-            f"period(s) {constant} are constant inside the mask, so Gi* is undefined there; "
-            "they count as having no hot or cold spots (z = 0).",
-            RiskmapWarning,
-            stacklevel=2,
-        )
-    p = _two_sided_p(z)
-    sig = np.stack([_bh_reject(p[i], a) for i in range(t)])
-    bins = np.stack([gi_bins(z[i], p[i], fdr=True) for i in range(t)])
-    hot = sig & (z > 0)
-    cold = sig & (z < 0)
+    zm, _ = _emerging_z((x[i] for i in range(t)), m, n, k, wc)
+    em = _emerging_of_z(zm, a)  # on the study cells; outside: NaN, False, 0, ""
 
-    trend_z, trend_p = mann_kendall(z, axis=0)
-    category = _categories(hot, cold, trend_z, trend_p, alpha=a)
-    category[~m] = OUTSIDE
+    def full(values, fill):  # the study cells' values on the lattice (per period)
+        out = np.full((h, w_) if values.ndim == 1 else (t, h, w_), fill, dtype=values.dtype)
+        out[..., m] = values
+        return out
+
+    z = full(zm, np.nan)
+    p = full(em["p"], np.nan)
+    bins = np.stack([gi_bins(z[i], p[i], fdr=True) for i in range(t)])
+    hot = full(em["hot"], False)
+    cold = full(em["cold"], False)
+    trend_z = full(em["trend_z"], np.nan)
+    trend_p = full(em["trend_p"], np.nan)
+    width = max(len(c) for c in EMERGING_CATEGORIES)
+    category = np.full((h, w_), OUTSIDE, dtype=f"<U{width}")
+    category[m] = np.asarray(EMERGING_CATEGORIES, dtype=f"<U{width}")[em["code"]]
     return EmergingResult(
         category=category,
         trend_z=trend_z,

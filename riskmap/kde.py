@@ -138,7 +138,7 @@ def kde(
     if cells is None:  # the points reach most of the grid
         return _dense(lat)
     out = np.zeros(grid.shape)
-    out.ravel()[cells[0]] = cells[1]
+    out.ravel()[cells[0]] = cells[1][0]
     return out
 
 
@@ -174,11 +174,27 @@ def kde_cells(
     property for sub-grids). The work follows the area the incidents reach, not the grid: a
     few thousand incidents on a 25 m grid of 15 M cells reach 2–15 % of it.
     """
+    out = _kde_cells(x, y, grid, bandwidth=bandwidth, weights=weights, oversample=oversample)
+    return out[0] if isinstance(out, list) else (out[0], out[1][0])
+
+
+def _kde_cells(x, y, grid: Grid, *, bandwidth, weights, oversample
+               ) -> tuple[np.ndarray, np.ndarray] | list[np.ndarray]:
+    """:func:`kde_cells` of a batch of weight vectors for the same points.
+
+    ``weights`` of shape (B, n): returns ``(flat, values)`` with ``values`` of shape
+    (B, len(flat)) — the cells within reach of any vector's points, some of them 0 for some
+    vectors —, or the list of B dense arrays. Each vector's numbers are those of
+    ``kde(x, y, grid, weights=weights[b], ...)``: a point of weight 0 only adds zeros.
+    """
     lat = _lattice(x, y, grid, bandwidth=bandwidth, weights=weights, oversample=oversample)
     if lat is None:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
+        n = 1 if weights is None or np.ndim(weights) < 2 else np.shape(weights)[0]
+        return np.zeros(0, dtype=np.int64), np.zeros((n, 0))
     cells = _sparse(lat)
-    return _dense(lat) if cells is None else cells
+    if cells is None:
+        return [_dense(lat, b) for b in range(lat.mass.shape[0])]
+    return cells
 
 
 @dataclass(frozen=True)
@@ -192,7 +208,7 @@ class _Lattice:
     width: int
     j0: np.ndarray  # fine row of each kept point's upper-left node in the padded lattice
     i0: np.ndarray  # fine column of it
-    mass: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # w · share per corner
+    mass: np.ndarray  # (B, 4n): w · share per corner (corner by corner), per weight vector
     taps: tuple[np.ndarray, ...]  # kernel per phase
 
 
@@ -200,7 +216,9 @@ def _lattice(x, y, grid: Grid, *, bandwidth, weights, oversample) -> _Lattice | 
     """Validate the arguments of :func:`kde` and bin the points (None: no point counts)."""
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
-    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
+    # weights: one vector, or (internally) a (B, n) batch of vectors for the same points
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    w = w.reshape(-1, w.shape[-1]) if w.ndim == 2 else w.ravel()[None, :]
     s = float(grid.cell_size)
     if isinstance(oversample, bool) or not isinstance(oversample, int | np.integer) \
             or oversample < 1:
@@ -220,12 +238,13 @@ def _lattice(x, y, grid: Grid, *, bandwidth, weights, oversample) -> _Lattice | 
             code="E-RISK-BANDWIDTH",
         )
     h = float(bandwidth)
-    if not (x.shape == y.shape == w.shape):
+    if not (x.shape == y.shape == w.shape[1:]):
         raise InputError(
-            f"x, y and weights must have the same length, got {x.size}, {y.size} and {w.size}.",
+            f"x, y and weights must have the same length, got {x.size}, {y.size} and "
+            f"{w.shape[1]}.",
             code="E-RISK-POINTS",
         )
-    bad = ~(np.isfinite(x) & np.isfinite(y) & np.isfinite(w))
+    bad = ~(np.isfinite(x) & np.isfinite(y) & np.isfinite(w).all(axis=0))
     if bad.any():
         first = np.flatnonzero(bad)[:5].tolist()
         raise InputError(
@@ -261,16 +280,18 @@ def _lattice(x, y, grid: Grid, *, bandwidth, weights, oversample) -> _Lattice | 
     ja = np.floor(va)
     i0 = ia - round((pg.x0 - ox) / f)
     j0 = ja + round((pg.y1 - oy) / f)
-    keep = (i0 >= 0) & (i0 <= Wf - 2) & (j0 >= 0) & (j0 <= Hf - 2) & (w > 0)
+    # a point of weight 0 adds +0.0 to its nodes (nothing); in a batch it is kept if any
+    # vector weighs it
+    keep = (i0 >= 0) & (i0 <= Wf - 2) & (j0 >= 0) & (j0 <= Hf - 2) & (w > 0).any(axis=0)
     if not keep.any():
         return None
     tu = ua[keep] - ia[keep]
     tv = va[keep] - ja[keep]
-    wk = w[keep]
+    wk = w[:, keep]
     # each corner's share times the weight, the products the binning sums (elementwise, so
     # the same numbers whichever points a piece of the lattice takes)
-    mass = (wk * ((1 - tu) * (1 - tv)), wk * (tu * (1 - tv)), wk * ((1 - tu) * tv),
-            wk * (tu * tv))
+    mass = np.concatenate([wk * ((1 - tu) * (1 - tv)), wk * (tu * (1 - tv)),
+                           wk * ((1 - tu) * tv), wk * (tu * tv)], axis=1)
 
     # 2. separable kernel, narrowed by the mean variance linear binning adds
     sd = math.sqrt(h * h - f * f / 6.0)
@@ -286,14 +307,14 @@ def _lattice(x, y, grid: Grid, *, bandwidth, weights, oversample) -> _Lattice | 
                     taps=tuple(taps(p) for p in range(m)))
 
 
-def _dense(lat: _Lattice) -> np.ndarray:
-    """The density on the whole grid in one piece."""
+def _dense(lat: _Lattice, b: int = 0) -> np.ndarray:
+    """The density of weight vector ``b`` on the whole grid in one piece."""
     m, P, height, width = lat.m, lat.P, lat.height, lat.width
     Hc, Wc = height + 2 * P, width + 2 * P
     Hf, Wf = Hc * m, Wc * m
     idx = lat.j0 * Wf + lat.i0
     corners = np.concatenate([idx, idx + 1, idx + Wf, idx + Wf + 1])
-    fine = np.bincount(corners, weights=np.concatenate(lat.mass), minlength=Hf * Wf)
+    fine = np.bincount(corners, weights=lat.mass[b], minlength=Hf * Wf)
     fine = fine.reshape(Hc, m, Wc, m)  # (coarse row, row phase, coarse col, col phase)
 
     # along x: (Hc, m, Wc) for the inner columns only afterwards
@@ -324,8 +345,9 @@ def _sparse(lat: _Lattice) -> tuple[np.ndarray, np.ndarray] | None:
     nodes = corners[order][first]
     inverse = np.empty_like(order)
     inverse[order] = np.cumsum(first) - 1
-    mass = np.bincount(inverse, weights=np.concatenate(lat.mass), minlength=nodes.size)
-    nodes, mass = nodes[mass != 0], mass[mass != 0]  # a zero node adds nothing
+    mass = np.stack([np.bincount(inverse, weights=mb, minlength=nodes.size) for mb in lat.mass])
+    nonzero = (mass != 0).any(axis=0)  # a zero node adds nothing
+    nodes, mass = nodes[nonzero], mass[:, nonzero]
     if nodes.size * (2 * K + 1) > _SPARSE_SHARE * Hc * m * Wc * m:
         return None
     # 2. along x: lines are the fine rows, positions the coarse columns, one pass per column
@@ -336,14 +358,14 @@ def _sparse(lat: _Lattice) -> tuple[np.ndarray, np.ndarray] | None:
     keys, values = _lines(row * span + fcol, mass, phase, lat.taps, K, Hc * m * span)
     row, ccol = np.divmod(keys, span)
     ccol -= P
-    inner = (ccol >= 0) & (ccol < W) & (values != 0)  # the grid's columns (as dense crops)
-    row, ccol, values = row[inner], ccol[inner], values[inner]
+    inner = (ccol >= 0) & (ccol < W) & (values != 0).any(axis=0)  # the grid's columns
+    row, ccol, values = row[inner], ccol[inner], values[:, inner]
     # 3. along y: lines are the grid's columns, positions the coarse rows, one pass per row
     # phase q into one sum
     span = Hc + K
     crow, phase = np.divmod(row, m)
     keys = ccol * span + crow
-    if _SPARSE_SHARE * Hc * W < min(values.size * (2 * K + 1), Hc * W):
+    if _SPARSE_SHARE * Hc * W < min(keys.size * (2 * K + 1), Hc * W):
         distinct = np.sort(keys)
         if _within(distinct[_firsts(distinct)], K, W * span)[0].size > _SPARSE_SHARE * Hc * W:
             return None
@@ -351,7 +373,7 @@ def _sparse(lat: _Lattice) -> tuple[np.ndarray, np.ndarray] | None:
     ccol, crow = np.divmod(keys, span)
     crow -= P
     inner = (crow >= 0) & (crow < H)
-    values = values[inner]
+    values = values[:, inner]
     values *= 1e6
     return crow[inner] * W + ccol[inner], values
 
@@ -361,13 +383,14 @@ def _lines(keys: np.ndarray, values: np.ndarray, phase: np.ndarray, taps: tuple,
     """Correlate sparse lines: ``Σ_p correlate1d(values of phase p, taps[p])`` within reach.
 
     ``keys`` are ``line · span + position`` with at least ``k`` unused positions at the end
-    of every line (``total`` = lines · span), distinct within a phase. Returns the keys within
-    ``k`` of an input, sorted, and the sums there, added phase after phase onto zeros as the
-    dense passes add them.
+    of every line (``total`` = lines · span), distinct within a phase; ``values`` is
+    (B, len(keys)), one row per weight vector. Returns the keys within ``k`` of an input,
+    sorted, and the (B, ·) sums there, added phase after phase onto zeros as the dense passes
+    add them.
     """
     if keys.size > 1 and not (keys[1:] >= keys[:-1]).all():
         order = np.argsort(keys, kind="stable")
-        keys, values, phase = keys[order], values[order], phase[order]
+        keys, values, phase = keys[order], values[:, order], phase[order]
     first = _firsts(keys)
     reach, at = _within(keys[first], k, total)
     where = at[np.cumsum(first) - 1]  # the position of every input in `reach`
@@ -376,14 +399,14 @@ def _lines(keys: np.ndarray, values: np.ndarray, phase: np.ndarray, taps: tuple,
         this = phase == p
         if not this.any():
             continue  # the dense pass adds zeros
-        line = np.zeros(reach.size)
-        line[where[this]] = values[this]
-        part = ndimage.correlate1d(line, w, mode="constant")
+        line = np.zeros((values.shape[0], reach.size))
+        line[:, where[this]] = values[:, this]
+        part = ndimage.correlate1d(line, w, axis=1, mode="constant")
         if out is None:
             out = part  # 0 + x is x for the non-negative sums here
         else:
             out += part
-    return reach, np.zeros(reach.size) if out is None else out
+    return reach, np.zeros((values.shape[0], reach.size)) if out is None else out
 
 
 def _firsts(v: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""The risk stage's settings search as it was before the sparse evaluation (commit 200830a).
+"""The risk stage as it was before the sparse evaluation (commit 200830a), for the tests.
 
-Frozen copies, for the tests and ``benchmarks/bench_risk_search.py``: the dense kernel
-density (every cell of the padded grid), ``evaluate.pei_at`` on the dense map, and the
-candidate loop of ``risk.choose_settings``. The fast paths must give the same numbers.
+Frozen copies: the dense kernel density (every cell of the padded grid), ``evaluate.pei_at``
+on the dense map, the candidate loop of ``risk.choose_settings``, ``risk.support`` through
+``indicators.density``, and the emerging hot spots on the whole (T, H, W) stack with
+``np.vectorize``-d labels. The fast paths must give the same numbers.
 """
 
 from __future__ import annotations
@@ -10,18 +11,34 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
+from scipy import ndimage, signal
 
 from riskmap import indicators
-from riskmap.errors import InputError
+from riskmap.errors import InputError, RiskmapWarning
 from riskmap.evaluate import _prepare, hotspot_size
 from riskmap.grid import Grid
+from riskmap.hotspots import (
+    EMERGING_CATEGORIES,
+    FFT_MIN_WEIGHTS,
+    OUTSIDE,
+    EmergingResult,
+    _bh_reject,
+    _check_alpha,
+    _check_positive,
+    _direct,
+    _kernel,
+    _lattice,
+    _moments,
+    _two_sided_p,
+    gi_bins,
+)
 from riskmap.incidents import Incidents
 from riskmap.kde import TRUNCATE
-from riskmap.risk import RiskSettings, _weights, _window
+from riskmap.risk import TREND_LABELS, RiskSettings, _gi_radius, _weights, _window
 
 
 def kde_dense(x, y, grid: Grid, *, bandwidth: float, weights=None, oversample: int = 3
@@ -246,3 +263,193 @@ def _candidate(cand, *, inc: Incidents, grid: Grid, mask: np.ndarray, origins: l
             **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},
             "pei_mean": float(np.nanmean(peis)) if np.isfinite(peis).any() else np.nan,
             "complexity": complexity}
+
+
+def support_dense(inc: Incidents, grid: Grid, *, radius_m: float) -> np.ndarray:
+    """risk.support of 200830a: indicators.density on the whole (padded) grid."""
+    if len(inc) == 0:
+        return np.zeros(grid.shape)
+    d = indicators.density(inc.x, inc.y, grid, radius=radius_m)
+    return np.rint(d * math.pi * radius_m**2 / 1e6)
+
+
+def emerging_dense(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSettings,
+                   period_days: int = 91, periods: int = 8) -> np.ndarray:
+    """The labels of risk.emerging of 200830a (the stack of counts, np.vectorize)."""
+    end = pd.Timestamp(settings.reference) if settings.reference else (
+        pd.Timestamp(inc.date.max()).normalize() + pd.Timedelta(days=1))
+    edges = [end - pd.Timedelta(days=period_days * j) for j in range(periods, -1, -1)]
+    parts = [inc.select(start=a, end=b) for a, b in itertools.pairwise(edges)]
+    stack = np.stack([indicators.count(p.x, p.y, grid) for p in parts])
+    res = emerging_hotspots_dense(stack, cell_size=grid.cell_size,
+                                  radius_m=_gi_radius(settings, grid.cell_size), mask=mask)
+    return np.vectorize(TREND_LABELS.get, otypes=[object])(res.category)
+
+
+def mann_kendall_dense(
+    series: np.ndarray, axis: int = 0, *, continuity: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """hotspots.mann_kendall of 200830a."""
+    x = np.moveaxis(np.asarray(series, dtype=np.float64), axis, 0)
+    t = x.shape[0]
+    s = np.zeros(x.shape[1:])
+    ties = np.zeros(x.shape[1:])
+    for i in range(t):
+        s += np.sign(x[i + 1 :] - x[i]).sum(axis=0)
+        c = (x == x[i]).sum(axis=0)
+        ties += (c - 1) * (2 * c + 5)
+    var = (t * (t - 1) * (2 * t + 5) - ties) / 18.0
+    num = s - np.sign(s) if continuity else s
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(var > 0, num / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
+    has_nan = np.isnan(x).any(axis=0)
+    z = np.where(has_nan, np.nan, z)
+    p = np.where(has_nan, np.nan, _two_sided_p(z))
+    return z, p
+
+
+# --------------------------------------------------------------------------------------------
+# Emerging hot spots
+# --------------------------------------------------------------------------------------------
+
+
+def _classify_side_dense(
+    sig: np.ndarray, other: np.ndarray, trend_up: np.ndarray, trend_down: np.ndarray
+) -> list[tuple[str, np.ndarray]]:
+    """Esri's eight patterns for one side (hot: sig = hot, other = cold; cold mirrored).
+
+    ``trend_up`` is a significant trend towards *more* of this side (rising z for hot spots,
+    falling z for cold spots). Returns (pattern, condition) pairs, mutually exclusive.
+    """
+    t = sig.shape[0]
+    count = sig.sum(axis=0)
+    final = sig[-1]
+    run = np.cumprod(sig[::-1], axis=0).sum(axis=0)  # length of the final uninterrupted run
+    most = 10 * count >= 9 * t  # significant in at least 90 % of the steps (exact integers)
+    ever_other = other.any(axis=0)
+    recent = final & ~most
+    return [
+        ("new", recent & (count == 1)),
+        ("consecutive", recent & (run >= 2) & (run == count)),
+        ("intensifying", final & most & trend_up),
+        ("persistent", final & most & ~trend_up & ~trend_down),
+        ("diminishing", final & most & trend_down),
+        ("sporadic", recent & (run < count) & ~ever_other),
+        ("oscillating", recent & (run < count) & ever_other),
+        ("historical", ~final & most),
+    ]
+
+
+def _categories_dense(
+    hot: np.ndarray, cold: np.ndarray, trend_z: np.ndarray, trend_p: np.ndarray, *, alpha: float
+) -> np.ndarray:
+    """Esri's emerging hot spot category per series from the (T, ...) hot/cold flags."""
+    up = (trend_p <= alpha) & (trend_z > 0)
+    down = (trend_p <= alpha) & (trend_z < 0)
+    hot_rules = _classify_side_dense(hot, cold, up, down)
+    cold_rules = _classify_side_dense(cold, hot, down, up)
+    width = max(len(c) for c in EMERGING_CATEGORIES)
+    category = np.full(hot.shape[1:], "no pattern", dtype=f"<U{width}")
+    # the patterns of the side significant in the final step first, then the historical ones
+    rules = [(f"{p} hot spot", c) for p, c in hot_rules[:-1]]
+    rules += [(f"{p} cold spot", c) for p, c in cold_rules[:-1]]
+    rules += [("historical hot spot", hot_rules[-1][1]),
+              ("historical cold spot", cold_rules[-1][1])]
+    done = np.zeros(hot.shape[1:], dtype=bool)
+    for name, cond in rules:
+        sel = cond & ~done
+        category[sel] = name
+        done |= sel
+    return category
+
+
+def emerging_hotspots_dense(
+    stack: np.ndarray,
+    *,
+    cell_size: float,
+    radius_m: float,
+    mask=None,
+    alpha: float = 0.05,
+) -> EmergingResult:
+    """hotspots.emerging_hotspots of 200830a (the whole (T, H, W) stack)."""
+    a = _check_alpha(alpha)
+    cs = _check_positive("cell_size", cell_size)
+    r = _check_positive("radius_m", radius_m, allow_zero=True)
+    x, m, n = _lattice(stack, mask, ndim=3)
+    t, h, w_ = x.shape
+    if t < 1:
+        msg = "the stack holds no periods; pass an array of shape (T, H, W) with T >= 1."
+        raise InputError(msg, code="E-HOTSPOT-SHAPE")
+    k = _kernel(r, cs, max_half=(h - 1, w_ - 1))
+    wc = _window_counts_dense(m, k)
+    z = np.empty(x.shape)
+    constant = []
+    for i in range(t):  # one lattice per period; every period is vectorised
+        zi = _gistar_z_dense(x[i], m, k, wc, n)
+        if zi is None:
+            constant.append(i)
+            zi = np.where(m, 0.0, np.nan)
+        z[i] = zi
+    if constant:
+        warnings.warn(
+            f"period(s) {constant} are constant inside the mask, so Gi* is undefined there; "
+            "they count as having no hot or cold spots (z = 0).",
+            RiskmapWarning,
+            stacklevel=2,
+        )
+    p = _two_sided_p(z)
+    sig = np.stack([_bh_reject(p[i], a) for i in range(t)])
+    bins = np.stack([gi_bins(z[i], p[i], fdr=True) for i in range(t)])
+    hot = sig & (z > 0)
+    cold = sig & (z < 0)
+
+    trend_z, trend_p = mann_kendall_dense(z, axis=0)
+    category = _categories_dense(hot, cold, trend_z, trend_p, alpha=a)
+    category[~m] = OUTSIDE
+    return EmergingResult(
+        category=category,
+        trend_z=trend_z,
+        trend_p=trend_p,
+        gistar_z=z,
+        gistar_bin=bins,
+        hot=hot,
+        cold=cold,
+    )
+
+
+def _correlate_dense(a: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Correlate with zero padding; direct for small kernels, FFT for large ones."""
+    if np.count_nonzero(k) <= FFT_MIN_WEIGHTS:
+        return _direct(a, k)
+    # the band kernel is symmetric, so correlation equals convolution
+    return signal.fftconvolve(a, k, mode="same")
+
+
+def _window_counts_dense(mask: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """W_i: the number of masked cells in each cell's band (exact integers)."""
+    return np.rint(_correlate_dense(mask.astype(np.float64), k))
+
+
+def _gistar_z_dense(
+    x: np.ndarray, mask: np.ndarray, k: np.ndarray, w: np.ndarray, n: int,
+    moments: tuple[float, float] | None = None, correlate=None,
+) -> np.ndarray | None:
+    """Gi* z-scores of one lattice (NaN outside the mask); None if x is constant on the mask.
+
+    ``moments`` (mean, standard deviation) and ``n`` of the whole lattice when ``x`` is a
+    window of it (the partitioned engine); by default those of ``x`` itself. ``correlate``
+    replaces :func:`_correlate` (the windows correlate directly, never by FFT).
+    """
+    mean, s = moments if moments is not None else _moments(x, mask)
+    if not s > 0:
+        return None
+    # numerator S - mean * W_i = correlate((x - mean) * mask, K): centred first, which keeps
+    # the FFT's rounding error small.
+    centred = np.where(mask, x - mean, 0.0)
+    num = (correlate or _correlate_dense)(centred, k)
+    var = w * (n - w) / (n - 1)
+    z = np.full(x.shape, np.nan)
+    ok = mask & (var > 0)
+    z[ok] = num[ok] / (s * np.sqrt(var[ok]))
+    z[mask & ~(var > 0)] = 0.0  # the band covers the whole study area: no test possible
+    return z

@@ -328,3 +328,20 @@ def test_pei_search_input_errors():
     with pytest.raises(InputError, match="whole") as info:  # sums must be exact in any order
         PeiSearch.prepare(mask, [np.full((3, 4), 0.5)], share=0.1)
     assert info.value.code == "E-EVAL-COUNTS"
+
+
+def test_pei_search_from_incidents_equals_prepare():
+    from riskmap.evaluate import PeiSearch
+
+    rng = np.random.default_rng(4)
+    mask = rng.uniform(size=(30, 40)) < 0.7
+    flats = [rng.integers(0, mask.size, n) for n in (50, 0, 300)]
+    dense = [np.bincount(f, minlength=mask.size).reshape(mask.shape).astype(float)
+             for f in flats]
+    a = PeiSearch.prepare(mask, dense, share=0.05, seed=3)
+    b = PeiSearch.from_incidents(mask, flats, share=0.05, seed=3)
+    for name in ("code", "rank", "test_cells"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.best == b.best and a.k == b.k
+    for x, y in zip(a.counts, b.counts, strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -508,3 +508,55 @@ def test_emerging_hotspots_rejects_a_2d_array():
     with pytest.raises(InputError, match="3-D stack") as err:
         emerging_hotspots(np.ones((5, 5)), cell_size=100, radius_m=150)
     assert err.value.code == "E-HOTSPOT-SHAPE"
+
+
+# --- the study cells only, one period at a time: the numbers of 200830a ------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), t=st.integers(1, 11), h=st.integers(3, 40),
+       w=st.integers(3, 40), radius=st.sampled_from([100.0, 150.0, 300.0, 1_000.0]),
+       hole_share=st.floats(0.0, 0.5), empty_first=st.booleans())
+def test_emerging_equals_the_whole_stack_version(seed, t, h, w, radius, hole_share,
+                                                 empty_first):
+    from reference_risk import emerging_hotspots_dense
+
+    from riskmap.hotspots import emerging_category_codes
+
+    rng = np.random.default_rng(seed)
+    stack = rng.poisson(rng.uniform(0.05, 2.0), (t, h, w)).astype(float)
+    stack[-1, h // 3: h // 2 + 1, w // 3: w // 2 + 1] += rng.integers(0, 9)
+    if empty_first:
+        stack[0] = 0.0  # a constant period: warns, z = 0
+    mask = rng.uniform(size=(h, w)) >= hole_share
+    mask[0, :3] = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        want = emerging_hotspots_dense(stack, cell_size=100, radius_m=radius, mask=mask)
+        got = emerging_hotspots(stack, cell_size=100, radius_m=radius, mask=mask)
+        codes = emerging_category_codes(iter(stack), cell_size=100, radius_m=radius, mask=mask)
+    assert len(caught) % 3 == 0  # each warns alike, or none does
+    for name in ("category", "trend_z", "trend_p", "gistar_z", "gistar_bin", "hot", "cold"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    names = np.array([*EMERGING_CATEGORIES, ""])  # code -1: outside the mask
+    np.testing.assert_array_equal(names[codes], want.category)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), t=st.integers(1, 12), continuity=st.booleans(),
+       levels=st.integers(1, 5), with_nan=st.booleans())
+def test_mann_kendall_equals_the_sign_sum_version(seed, t, continuity, levels, with_nan):
+    """Integer counts pair by pair give the floats of the summed signs (200830a), ties too."""
+    from reference_risk import mann_kendall_dense
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, levels, (t, 7, 5)).astype(float) * 0.3
+    if with_nan:
+        x[rng.integers(t), rng.integers(7), rng.integers(5)] = np.nan
+    for axis, series in ((0, x), (-1, np.moveaxis(x, 0, -1))):
+        z, p = mann_kendall(series, axis=axis, continuity=continuity)
+        z0, p0 = mann_kendall_dense(series, axis=axis, continuity=continuity)
+        np.testing.assert_array_equal(z, z0)
+        np.testing.assert_array_equal(p, p0)

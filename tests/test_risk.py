@@ -124,15 +124,64 @@ def test_density_cells_equal_the_dense_density():
     rng = np.random.default_rng(3)
     grid = Grid.from_bounds(149_000, 446_000, 155_000, 452_000, cell_size=25)
     inc = _random_incidents(rng, 200, grid, "groups")
-    w = rng.uniform(0, 2, len(inc))
+    weights = np.stack([rng.uniform(0, 2, len(inc)), np.ones(len(inc)),
+                        np.where(rng.uniform(size=len(inc)) < 0.5, 0.0, 0.25)])
     for bw in (0.0, 25.0, 100.0):
-        dense = risk.density_of(inc.x, inc.y, w, grid, bw, oversample=1)
-        cells, values = risk._density_cells(inc.x, inc.y, w, grid, bw)
+        cells, values = risk._density_cells(inc.x, inc.y, weights, grid, bw)  # one batch
         assert np.unique(cells).size == cells.size
-        np.testing.assert_array_equal(values, dense.ravel()[cells])
-        rest = np.ones(dense.size, dtype=bool)
-        rest[cells] = False
-        assert not dense.ravel()[rest].any()
+        for w, got in zip(weights, values, strict=True):
+            dense = risk.density_of(inc.x, inc.y, w, grid, bw, oversample=1)
+            np.testing.assert_array_equal(got, dense.ravel()[cells])
+            rest = np.ones(dense.size, dtype=bool)
+            rest[cells] = False
+            assert not dense.ravel()[rest].any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 150),
+       cell_size=st.sampled_from([25.0, 100.0]), on_lattice=st.booleans(),
+       radius_cells=st.sampled_from([1.5, 2.0, 3.7, 8.0, 12.0]))
+def test_support_equals_the_density_count(seed, n, cell_size, on_lattice, radius_cells):
+    """The incident-by-incident count equals indicators.density's count (200830a), also for
+    incidents exactly at the radius, outside the grid, or reaching no cell."""
+    from reference_risk import support_dense
+
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds(150_000, 450_000, 150_000 + cell_size * rng.integers(3, 60),
+                            450_000 + cell_size * rng.integers(3, 60), cell_size=cell_size)
+    xmin, ymin, xmax, ymax = grid.bounds
+    x = rng.uniform(xmin - 600, xmax + 600, n)
+    y = rng.uniform(ymin - 600, ymax + 600, n)
+    if on_lattice:  # on cell centres and edges: distances exactly at the radius
+        x, y = np.round(x / (cell_size / 2)) * cell_size / 2, np.round(y / (cell_size / 2)) * \
+            cell_size / 2
+    inc = Incidents(x=x, y=y, date=np.zeros(n, "datetime64[ns]"), weight=np.ones(n),
+                    type=np.full(n, "a", dtype=object), crs=RD)
+    radius = radius_cells * cell_size
+    np.testing.assert_array_equal(risk.support(inc, grid, radius_m=radius),
+                                  support_dense(inc, grid, radius_m=radius))
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300),
+       bandwidth=st.sampled_from([0.0, 100.0, 250.0]))
+def test_emerging_labels_equal_the_stack_version(seed, n, bandwidth):
+    """One period at a time on the study cells: the labels of the whole stack (200830a)."""
+    import warnings
+
+    from reference_risk import emerging_dense
+
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds(149_000, 446_000, 153_000, 450_000, cell_size=100)
+    inc = _random_incidents(rng, n, grid, "groups")
+    mask = rng.uniform(size=grid.shape) < 0.85
+    st_ = risk.RiskSettings(bandwidth_m=bandwidth, reference="2022-01-01")
+    with warnings.catch_warnings():  # periods without incidents warn in both
+        warnings.simplefilter("ignore")
+        got, _ = risk.emerging(inc, grid, mask=mask, settings=st_)
+        want = emerging_dense(inc, grid, mask=mask, settings=st_)
+    assert got.dtype == want.dtype == object
+    np.testing.assert_array_equal(got, want)
 
 
 def _support(df, x, y, radius):
