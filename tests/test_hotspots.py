@@ -560,3 +560,34 @@ def test_mann_kendall_equals_the_sign_sum_version(seed, t, continuity, levels, w
         z0, p0 = mann_kendall_dense(series, axis=axis, continuity=continuity)
         np.testing.assert_array_equal(z, z0)
         np.testing.assert_array_equal(p, p0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), h=st.integers(1, 50), w=st.integers(1, 50),
+       radius=st.sampled_from([0.0, 100.0, 150.0, 250.0, 420.0, 1_000.0, 5_000.0]),
+       share=st.floats(0.0, 1.0))
+def test_window_counts_are_the_rounded_correlation(seed, h, w, radius, share):
+    """Counted from a summed-area table: the integers FFT and direct correlation round to."""
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    mask = rng.uniform(size=(h, w)) < share
+    k = hotspots._kernel(radius, 100.0, max_half=(h - 1, w - 1))
+    got = hotspots._window_counts(mask, k)
+    np.testing.assert_array_equal(got, np.rint(hotspots._direct(mask.astype(float), k)))
+    np.testing.assert_array_equal(
+        got, np.rint(signal.fftconvolve(mask.astype(float), k, mode="same")))
+
+
+def test_fft_threads_give_the_same_numbers():
+    from scipy import fft, signal
+
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(301, 257))
+    k = hotspots._kernel(700, 100.0)
+    with fft.set_workers(1):
+        one = signal.fftconvolve(a, k, mode="same")
+    with fft.set_workers(3):
+        three = signal.fftconvolve(a, k, mode="same")
+    np.testing.assert_array_equal(one, three)
+    np.testing.assert_array_equal(hotspots._correlate(a, k), one)
