@@ -347,7 +347,7 @@ def _sparse(lat: _Lattice) -> tuple[np.ndarray, np.ndarray] | None:
     inverse[order] = np.cumsum(first) - 1
     mass = np.stack([np.bincount(inverse, weights=mb, minlength=nodes.size) for mb in lat.mass])
     nonzero = (mass != 0).any(axis=0)  # a zero node adds nothing
-    nodes, mass = nodes[nonzero], mass[:, nonzero]
+    nodes, mass = nodes[nonzero], np.compress(nonzero, mass, axis=1)
     if nodes.size * (2 * K + 1) > _SPARSE_SHARE * Hc * m * Wc * m:
         return None
     # 2. along x: lines are the fine rows, positions the coarse columns, one pass per column
@@ -359,7 +359,7 @@ def _sparse(lat: _Lattice) -> tuple[np.ndarray, np.ndarray] | None:
     row, ccol = np.divmod(keys, span)
     ccol -= P
     inner = (ccol >= 0) & (ccol < W) & (values != 0).any(axis=0)  # the grid's columns
-    row, ccol, values = row[inner], ccol[inner], values[:, inner]
+    row, ccol, values = row[inner], ccol[inner], np.compress(inner, values, axis=1)
     # 3. along y: lines are the grid's columns, positions the coarse rows, one pass per row
     # phase q into one sum
     span = Hc + K
@@ -370,12 +370,14 @@ def _sparse(lat: _Lattice) -> tuple[np.ndarray, np.ndarray] | None:
         if _within(distinct[_firsts(distinct)], K, W * span)[0].size > _SPARSE_SHARE * Hc * W:
             return None
     keys, values = _lines(keys, values, phase, lat.taps, K, W * span)
-    ccol, crow = np.divmod(keys, span)
+    if W * span < 2**31:  # int32 division is several times quicker
+        keys = keys.astype(np.int32)
+    ccol, crow = np.divmod(keys, keys.dtype.type(span))
     crow -= P
     inner = (crow >= 0) & (crow < H)
-    values = values[:, inner]
+    values = np.compress(inner, values, axis=1)  # (boolean indexing along axis 1 is slow)
     values *= 1e6
-    return crow[inner] * W + ccol[inner], values
+    return crow[inner].astype(np.int64) * W + ccol[inner], values
 
 
 def _lines(keys: np.ndarray, values: np.ndarray, phase: np.ndarray, taps: tuple, k: int,
@@ -390,7 +392,7 @@ def _lines(keys: np.ndarray, values: np.ndarray, phase: np.ndarray, taps: tuple,
     """
     if keys.size > 1 and not (keys[1:] >= keys[:-1]).all():
         order = np.argsort(keys, kind="stable")
-        keys, values, phase = keys[order], values[:, order], phase[order]
+        keys, values, phase = keys[order], np.take(values, order, axis=1), phase[order]
     first = _firsts(keys)
     reach, at = _within(keys[first], k, total)
     where = at[np.cumsum(first) - 1]  # the position of every input in `reach`
@@ -400,7 +402,7 @@ def _lines(keys: np.ndarray, values: np.ndarray, phase: np.ndarray, taps: tuple,
         if not this.any():
             continue  # the dense pass adds zeros
         line = np.zeros((values.shape[0], reach.size))
-        line[:, where[this]] = values[:, this]
+        line[:, where[this]] = values if this.all() else np.compress(this, values, axis=1)
         part = ndimage.correlate1d(line, w, axis=1, mode="constant")
         if out is None:
             out = part  # 0 + x is x for the non-negative sums here

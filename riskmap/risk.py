@@ -173,8 +173,9 @@ def choose_settings(
     efficiency: the share of the incidents the best possible map of that size would have
     caught). Of the candidates whose mean PEI* is within ``tolerance`` (relative) of the
     best, the simplest wins (fewest of: kernel, decay, window), then the best of those.
-    ``mapper(fn, candidates)`` evaluates the candidates elsewhere (e.g. an engine's ``map``
-    on Dask); results are the same in any case.
+    ``mapper(fn, items)`` evaluates the candidates elsewhere (e.g. an engine's ``map`` on
+    Dask), one item per bandwidth and window (its half-lives together); results are the same
+    in any case.
 
     Returns
     -------
@@ -188,6 +189,11 @@ def choose_settings(
     -----
     Hunt, Saunders & Hollywood (2014), RAND, on evaluating predictive policing; Chainey,
     Tompson & Uhlig (2008) for PAI; Hunt (2016) for PEI*.
+
+    Each candidate's PEI* is that of ``evaluate.pei_at`` on its dense density map, bit for
+    bit, but only the cells the incidents reach are computed (:func:`riskmap.kde.kde_cells`)
+    and ranked (:class:`riskmap.evaluate.PeiSearch`): with a few thousand incidents on a
+    grid of millions of cells, most cells are exactly 0 in every map.
     """
     if len(inc) == 0:
         raise InputError("no incidents in the training period: cannot choose settings.",
