@@ -273,7 +273,8 @@ class PeiSearch:
     Choosing the risk settings scores some 170 maps of the same grid, study area, seed and
     test periods, each a kernel density that is 0 in most cells. Everything that depends
     only on those is done once here (:meth:`prepare`): the study cells, their seeded
-    tie-break order, the test cells and the best possible capture ``n*``. :meth:`pei` then
+    tie-break order, the test cells and the best possible capture ``n*`` (:meth:`prepare`
+    from count grids, :meth:`from_incidents` from the incidents' cells). :meth:`pei` then
     takes a map as the cells where it may be positive and finds the same hotspot set as
     :func:`pei_at` from them alone.
 
@@ -295,6 +296,15 @@ class PeiSearch:
         Cells in the hotspot set.
     best : list of float
         Per test period, ``n*``: the test incidents in the ``k`` cells that hold the most.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = np.array([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0]])
+    >>> test = np.array([[0, 2, 0], [1, 0, 1]])
+    >>> search = PeiSearch.prepare(np.ones((2, 3), dtype=bool), [test], share=0.5)
+    >>> search.pei(np.array([1, 3]), np.array([3.0, 1.0])) == pei_at(score, test, share=0.5)
+    True
     """
 
     shape: tuple[int, int]

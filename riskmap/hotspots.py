@@ -237,6 +237,33 @@ def _correlate(a: np.ndarray, k: np.ndarray) -> np.ndarray:
         return signal.fftconvolve(a, k, mode="same")
 
 
+def _correlator(shape: tuple[int, int], k: np.ndarray):
+    """:func:`_correlate` for many arrays of ``shape``, with the kernel's spectrum made once.
+
+    ``signal.fftconvolve(a, k, mode="same")`` transforms the zero-padded ``a`` and ``k``,
+    multiplies the spectra and transforms back; here the kernel's transform is kept for the
+    next array. The same transforms of the same padded arrays in the same order (scipy's
+    ``_freq_domain_conv`` and ``_centered``), so the same numbers: tests compare with
+    ``fftconvolve``. Small kernels, and lattices a single cell wide, go to
+    :func:`_correlate` as before.
+    """
+    if np.count_nonzero(k) <= FFT_MIN_WEIGHTS or min(*shape, *k.shape) == 1:
+        return lambda a: _correlate(a, k)
+    full = [shape[i] + k.shape[i] - 1 for i in range(2)]
+    fshape = [sp_fft.next_fast_len(n, True) for n in full]
+    with sp_fft.set_workers(FFT_WORKERS):
+        spectrum = sp_fft.rfftn(k, fshape, axes=[0, 1])
+    r0, c0 = (full[0] - shape[0]) // 2, (full[1] - shape[1]) // 2
+
+    def correlate(a: np.ndarray) -> np.ndarray:
+        with sp_fft.set_workers(FFT_WORKERS):
+            out = sp_fft.irfftn(sp_fft.rfftn(a, fshape, axes=[0, 1]) * spectrum, fshape,
+                                axes=[0, 1])
+        return out[r0:r0 + shape[0], c0:c0 + shape[1]].copy()
+
+    return correlate
+
+
 def _window_counts(mask: np.ndarray, k: np.ndarray) -> np.ndarray:
     """W_i: the number of masked cells in each cell's band (exact integers).
 
@@ -771,6 +798,7 @@ def _emerging_z(periods, m: np.ndarray, n: int, k: np.ndarray, wc: np.ndarray,
     var = (wc * (n - wc) / (n - 1))[m]
     tested = var > 0  # else the band covers the whole study area: z = 0
     root = np.sqrt(var[tested])
+    correlate = _correlator(m.shape, k)
     z, constant = [], []
     for i, x in enumerate(periods):  # one lattice at a time; every period is vectorised
         mean, s = _moments(x, m)
@@ -778,7 +806,7 @@ def _emerging_z(periods, m: np.ndarray, n: int, k: np.ndarray, wc: np.ndarray,
         if not s > 0:
             constant.append(i)
         else:
-            num = _correlate(np.where(m, x - mean, 0.0), k)[m]
+            num = correlate(np.where(m, x - mean, 0.0))[m]
             zi[tested] = num[tested] / (s * root)
         z.append(zi)
     if constant:

@@ -354,7 +354,7 @@ def support(inc: Incidents, grid: Grid, *, radius_m: float) -> np.ndarray:
     far = (np.abs(DJ) + 0.5) ** 2 + (np.abs(DK) + 0.5) ** 2 <= rr**2
     near = np.maximum(np.abs(DJ) - 0.5, 0) ** 2 + np.maximum(np.abs(DK) - 0.5, 0) ** 2 <= rr**2
     ring = near & ~far
-    if row.size * (int(far.sum()) + int(ring.sum())) > out.size:  # cheaper on the grid
+    if 4 * row.size * (int(far.sum()) + int(ring.sum())) > out.size:  # cheaper on the grid
         d = indicators.density(inc.x, inc.y, grid, radius=radius_m)
         return np.rint(d * math.pi * radius_m**2 / 1e6)
     # every incident counts for the cells at its far offsets; on the ring, if within reach

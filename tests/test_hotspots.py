@@ -591,3 +591,20 @@ def test_fft_threads_give_the_same_numbers():
         three = signal.fftconvolve(a, k, mode="same")
     np.testing.assert_array_equal(one, three)
     np.testing.assert_array_equal(hotspots._correlate(a, k), one)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), h=st.integers(1, 70), w=st.integers(1, 70),
+       radius=st.sampled_from([150.0, 420.0, 700.0, 1_300.0]))
+def test_correlator_equals_fftconvolve(seed, h, w, radius):
+    """The kernel's spectrum kept between arrays: fftconvolve's numbers, bit for bit."""
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    k = hotspots._kernel(radius, 100.0, max_half=(h - 1, w - 1))
+    correlate = hotspots._correlator((h, w), k)
+    for _ in range(2):
+        a = rng.normal(size=(h, w)) * rng.uniform(size=(h, w)).round()
+        want = (signal.fftconvolve(a, k, mode="same") if np.count_nonzero(k) > 64
+                else hotspots._direct(a, k))
+        np.testing.assert_array_equal(correlate(a), want)
