@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -164,6 +165,35 @@ def _row(size: float, label: str, r: dict) -> str:
             + f" | {r['load'][0]} → {r['load'][1]} |")
 
 
+def _compare_size(size: float, project: Path, old_tree: Path | None, args, rows: list,
+                  notes: list) -> None:
+    """Time this checkout (and the old code) at one cell size; compare; remove the outputs."""
+    new = _run_side(ROOT, project, size, args.audiences, "new")
+    print(f"{size:g} m new: {new['total_wall']:.1f} s, {new['peak_mb']:.0f} MB",
+          file=sys.stderr)
+    rows.append(_row(size, "this checkout", new))
+    if old_tree is None:
+        shutil.rmtree(new["out"], ignore_errors=True)
+        return
+    old = _run_side(old_tree, project, size, args.audiences, "old")
+    print(f"{size:g} m old: {old['total_wall']:.1f} s, {old['peak_mb']:.0f} MB",
+          file=sys.stderr)
+    rows.insert(len(rows) - 1, _row(size, f"`{args.old}`", old))
+    ratio = sum(v["wall"] for v in old["times"].values()) / sum(
+        v["wall"] for v in new["times"].values())
+    diff = _same(old, new)
+    for side in (old, new):
+        shutil.rmtree(side["out"], ignore_errors=True)
+    notes.append(
+        f"- {size:g} m: grid {new['grid'][0]} × {new['grid'][1]} "
+        f"({new['mask_cells']:,} study cells), {new['incidents']:,} incidents; settings "
+        f"{new['settings']['bandwidth_m']:g} m / {new['settings']['half_life_days']} d / "
+        f"{new['settings']['window_days']}; old / new risk stage **{ratio:.1f}×**; "
+        + ("outputs bit for bit the same (settings, candidate table, counts, density, "
+           "score, Gi*, classes, trend, support)" if not diff
+           else f"**outputs differ: {', '.join(diff)}**"))
+
+
 def main() -> None:
     """Run both sides per cell size and print the Markdown table."""
     if len(sys.argv) > 1 and sys.argv[1] == "child":
@@ -188,28 +218,12 @@ def main() -> None:
         project = args.data / "project.toml"
     old_tree = None if args.skip_old else _old_tree(args.old)
     rows, notes = [], []
-    for size in args.sizes:
-        new = _run_side(ROOT, project, size, args.audiences, "new")
-        print(f"{size:g} m new: {new['total_wall']:.1f} s, {new['peak_mb']:.0f} MB",
-              file=sys.stderr)
-        rows.append(_row(size, "this checkout", new))
-        if old_tree is None:
-            continue
-        old = _run_side(old_tree, project, size, args.audiences, "old")
-        print(f"{size:g} m old: {old['total_wall']:.1f} s, {old['peak_mb']:.0f} MB",
-              file=sys.stderr)
-        rows.insert(len(rows) - 1, _row(size, f"`{args.old}`", old))
-        ratio = sum(v["wall"] for v in old["times"].values()) / sum(
-            v["wall"] for v in new["times"].values())
-        diff = _same(old, new)
-        notes.append(
-            f"- {size:g} m: grid {new['grid'][0]} × {new['grid'][1]} "
-            f"({new['mask_cells']:,} study cells), {new['incidents']:,} incidents; settings "
-            f"{new['settings']['bandwidth_m']:g} m / {new['settings']['half_life_days']} d / "
-            f"{new['settings']['window_days']}; old / new risk stage **{ratio:.1f}×**; "
-            + ("outputs bit for bit the same (settings, candidate table, counts, density, "
-               "score, Gi*, classes, trend, support)" if not diff
-               else f"**outputs differ: {', '.join(diff)}**"))
+    try:
+        for size in args.sizes:
+            _compare_size(size, project, old_tree, args, rows, notes)
+    finally:  # the outputs of a 25 m side take ~1.7 GB
+        if old_tree is not None:
+            shutil.rmtree(old_tree, ignore_errors=True)
     head = ("| cell size | code | " + " | ".join(STEPS)
             + " | risk stage | CPU | peak RSS | above region | load |")
     print(f"Made with `python benchmarks/bench_risk_search.py {' '.join(sys.argv[1:])}` on "
