@@ -23,12 +23,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from riskmap.errors import InputError
 
-__all__ = ["evaluate", "hit_rate_curve", "hotspot_size", "pei_at", "rank_cells"]
+__all__ = [
+    "PeiSearch",
+    "evaluate",
+    "hit_rate_curve",
+    "hotspot_size",
+    "pei_at",
+    "rank_cells",
+]
 
 _TOL = 1e-9  # float slack when turning an area share into a number of cells
 
@@ -256,6 +264,227 @@ def _kth_largest(v: np.ndarray, k: int) -> float:
     if pos.size >= k:
         return float(np.sort(pos)[pos.size - k])
     return float(np.sort(v)[v.size - k])
+
+
+@dataclass(frozen=True)
+class PeiSearch:
+    """PEI* of many sparse maps on one study area: what :func:`pei_at` does once per map.
+
+    Choosing the risk settings scores some 170 maps of the same grid, study area, seed and
+    test periods, each a kernel density that is 0 in most cells. Everything that depends
+    only on those is done once here (:meth:`prepare`): the study cells, their seeded
+    tie-break order, the test cells and the best possible capture ``n*`` (:meth:`prepare`
+    from count grids, :meth:`from_incidents` from the incidents' cells). :meth:`pei` then
+    takes a map as the cells where it may be positive and finds the same hotspot set as
+    :func:`pei_at` from them alone.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        The grid's shape.
+    code : ndarray of int32
+        Per flat cell: -2 outside the study area, -1 in it, ``j >= 0`` for the ``j``-th test
+        cell (of any test period).
+    rank : ndarray of int32
+        Per flat cell: its position in the seeded order of the study cells
+        (``default_rng(seed).permutation``, as :func:`pei_at` draws it), -1 outside.
+    test_cells : ndarray of int64
+        The flat index of each test cell.
+    counts : list of ndarray
+        Per test period, the test incidents of every test cell (0 where another period's).
+    k : int
+        Cells in the hotspot set.
+    best : list of float
+        Per test period, ``n*``: the test incidents in the ``k`` cells that hold the most.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = np.array([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0]])
+    >>> test = np.array([[0, 2, 0], [1, 0, 1]])
+    >>> search = PeiSearch.prepare(np.ones((2, 3), dtype=bool), [test], share=0.5)
+    >>> search.pei(np.array([1, 3]), np.array([3.0, 1.0])) == pei_at(score, test, share=0.5)
+    True
+    """
+
+    shape: tuple[int, int]
+    code: np.ndarray
+    rank: np.ndarray
+    test_cells: np.ndarray
+    counts: list[np.ndarray]
+    k: int
+    best: list[float]
+
+    @classmethod
+    def prepare(cls, mask: np.ndarray, tests: Sequence[np.ndarray], *, share: float,
+                seed: int = 0) -> PeiSearch:
+        """Prepare the study area ``mask`` and the test counts per period (arrays of its shape).
+
+        Raises the errors of :func:`pei_at` for a bad mask, an empty study area or bad
+        counts. The counts must be whole numbers (incidents per cell): then the captured
+        incidents add up exactly in any order, which makes :meth:`pei` equal to
+        :func:`pei_at` bit for bit.
+        """
+        m, cells = _study(mask)
+        periods = []
+        for test in tests:
+            arr = np.asarray(test, dtype=float)
+            if arr.shape != m.shape:
+                raise InputError(
+                    f"test_counts has shape {arr.shape} but the mask has shape {m.shape}. Count "
+                    "the incidents on the same grid (e.g. riskmap.indicators.count).",
+                    code="E-EVAL-SHAPE",
+                )
+            c = arr.ravel()[cells]
+            if not np.isfinite(c).all() or (c < 0).any() or (c != np.round(c)).any():
+                raise InputError("test counts must be whole, finite and non-negative in the "
+                                 "study area (incidents per cell).", code="E-EVAL-COUNTS")
+            held = np.flatnonzero(c > 0)
+            periods.append((cells[held], c[held]))
+        return cls._build(m, cells, periods, share, seed)
+
+    @classmethod
+    def from_incidents(cls, mask: np.ndarray, tests: Sequence[np.ndarray], *, share: float,
+                       seed: int = 0) -> PeiSearch:
+        """:meth:`prepare` from the flat cell index of every test incident, per period.
+
+        ``tests[j]`` holds one flat index (into ``mask``) per incident of period ``j``, in any
+        order; incidents outside the study area are left out, as :func:`pei_at` leaves them
+        out. The same as :meth:`prepare` with the incidents counted per cell, without the
+        arrays of the whole grid.
+        """
+        m, cells = _study(mask)
+        periods = []
+        for flat in tests:
+            flat = np.asarray(flat, dtype=np.int64)
+            flat = np.sort(flat[m.ravel()[flat]])
+            first = np.concatenate([[True], flat[1:] != flat[:-1]]) if flat.size \
+                else np.zeros(0, dtype=bool)
+            periods.append((flat[first], np.diff(np.append(np.flatnonzero(first),
+                                                           flat.size)).astype(float)))
+        return cls._build(m, cells, periods, share, seed)
+
+    @classmethod
+    def _build(cls, m: np.ndarray, cells: np.ndarray, periods: list, share: float,
+               seed: int) -> PeiSearch:
+        """From the study cells and, per period, the test cells (flat, sorted) and counts."""
+        ids = np.unique(np.concatenate([c for c, _ in periods])) if periods \
+            else np.zeros(0, dtype=np.int64)  # the test cells of every period
+        code = np.full(m.size, -2, dtype=np.int32)
+        code[cells] = -1
+        code[ids] = np.arange(ids.size, dtype=np.int32)
+        order = np.empty(cells.size, dtype=np.int32)  # the seeded order of pei_at, inverted
+        order[np.random.default_rng(seed).permutation(cells.size)] = np.arange(
+            cells.size, dtype=np.int32)
+        rank = np.full(m.size, -1, dtype=np.int32)
+        rank[cells] = order
+        k = hotspot_size(float(share), cells.size)
+        counts, best = [], []
+        for flat, n in periods:
+            c = np.zeros(ids.size)
+            c[np.searchsorted(ids, flat)] = n
+            counts.append(c)
+            # as pei_at: n* sums the k largest of the study cells' positive counts, ascending
+            best.append(float(np.sort(n)[-k:].sum()))
+        return cls(shape=m.shape, code=code, rank=rank, test_cells=ids, counts=counts, k=k,
+                   best=best)
+
+    def pei(self, cells: np.ndarray, values: np.ndarray, *, period: int = 0) -> float:
+        """PEI* of the map that is ``values`` at the flat ``cells`` and 0 elsewhere.
+
+        ``cells`` are distinct flat indices into ``shape`` (any may lie outside the study
+        area) and ``values`` finite and non-negative: a kernel density or counts, as
+        :func:`riskmap.kde.kde_cells` gives them. Equals ``pei_at(score, tests[period],
+        share=share, mask=mask, seed=seed)`` for the dense ``score``.
+
+        Notes
+        -----
+        :func:`pei_at`'s hotspot set: the cells above the ``k``-th largest score ``t``, and
+        of the cells equal to ``t`` the first in the seeded order. With ``p`` positive cells
+        in the study area, either ``p >= k`` and ``t`` is the ``k``-th largest positive
+        score, so ties are between positive cells; or ``p < k``, ``t = 0`` and the set is
+        every positive cell plus the first ``k - p`` cells of score 0 in the seeded order —
+        a test cell of score 0 is one of those when fewer than ``k - p`` cells of score 0
+        come before it, i.e. its rank minus the positive cells ranked before it. Only the
+        positive cells and the test cells are looked at.
+        """
+        return self.peis(cells, np.asarray(values)[None, :], period=period)[0]
+
+    def peis(self, cells: np.ndarray, values: np.ndarray, *, period: int = 0) -> list[float]:
+        """:meth:`pei` of several maps on the same ``cells``: ``values`` of shape (B, n)."""
+        counts = self.counts[period]
+        if float(counts.sum()) == 0:
+            return [float("nan")] * values.shape[0]
+        code = self.code[cells]  # one look-up for all the maps
+        studied = code > -2
+        return [self._pei(cells, code, studied & (v > 0), v, counts) / self.best[period]
+                for v in values]
+
+    def _pei(self, cells, code, positive, values, counts) -> float:
+        """The test incidents in :func:`pei_at`'s hotspot set of one map."""
+        value, code = values[positive], code[positive]
+        k = self.k
+        hit = code >= 0  # positive test cells
+        selected = np.zeros(counts.size, dtype=bool)
+        if value.size >= k:
+            t = _kth_largest_of_many(value, k)
+            above = value > t
+            selected[code[hit & above]] = True
+            tied = np.flatnonzero(value == t)
+            q = k - int(above.sum())  # ties to take, first in the seeded order
+            ranks = self.rank[cells[positive][tied]]
+            cutoff = np.partition(ranks, q - 1)[q - 1] if ranks.size > q else ranks.max()
+            taken = tied[ranks <= cutoff]
+            selected[code[taken][code[taken] >= 0]] = True
+        else:
+            selected[code[hit]] = True  # every positive cell
+            q = k - value.size  # zero cells to take, first in the seeded order
+            zero = np.flatnonzero(~selected & (counts > 0))
+            r = self.rank[self.test_cells[zero]]
+            # fewer than q zero cells come before a test cell ranked below q; at least q
+            # before one ranked k or later (at most p positive cells precede it)
+            selected[zero[r < q]] = True
+            unsure = (r >= q) & (r < k)
+            if unsure.any():
+                order = np.argsort(r[unsure])
+                r = r[unsure][order]
+                before = np.searchsorted(r, self.rank[cells[positive]])
+                ahead = np.cumsum(np.bincount(before, minlength=r.size + 1))[:r.size]
+                selected[zero[unsure][order[r - ahead < q]]] = True
+        return float(counts[selected].sum())
+
+
+def _study(mask) -> tuple[np.ndarray, np.ndarray]:
+    """The boolean study area and its flat cells; the errors of :func:`pei_at`."""
+    m = np.asarray(mask)
+    if m.dtype != bool:
+        raise InputError(f"mask must be a boolean array, got {m.dtype} {m.shape}.",
+                         code="E-EVAL-MASK")
+    cells = np.flatnonzero(m)
+    if cells.size == 0:
+        raise InputError(
+            "the study area has no cells (empty mask or no finite score). Check the mask and "
+            "the score map.",
+            code="E-EVAL-EMPTY",
+        )
+    return m, cells
+
+
+def _kth_largest_of_many(v: np.ndarray, k: int) -> float:
+    """The ``k``-th largest value of ``v`` (1-based, ``k <= v.size``), by a partial sort.
+
+    A value ``τ`` that at least ``k`` values reach is guessed from every 16th value, so that
+    only those ``≥ τ`` (about ``k``) need the partition; ``τ`` is checked, never trusted.
+    """
+    n = v.size
+    if n > 65_536 and k < n // 2:
+        sample = v[::16]
+        j = min(int(sample.size * (k / n) * 1.2) + 16, sample.size - 1)  # from the top
+        tau = np.partition(sample, sample.size - 1 - j)[sample.size - 1 - j]
+        high = v[v >= tau]
+        if high.size >= k:
+            return np.partition(high, high.size - k)[high.size - k]
+    return np.partition(v, n - k)[n - k]
 
 
 def evaluate(

@@ -173,8 +173,9 @@ def choose_settings(
     efficiency: the share of the incidents the best possible map of that size would have
     caught). Of the candidates whose mean PEI* is within ``tolerance`` (relative) of the
     best, the simplest wins (fewest of: kernel, decay, window), then the best of those.
-    ``mapper(fn, candidates)`` evaluates the candidates elsewhere (e.g. an engine's ``map``
-    on Dask); results are the same in any case.
+    ``mapper(fn, items)`` evaluates the candidates elsewhere (e.g. an engine's ``map`` on
+    Dask), one item per bandwidth and window (its half-lives together); results are the same
+    in any case.
 
     Returns
     -------
@@ -188,6 +189,11 @@ def choose_settings(
     -----
     Hunt, Saunders & Hollywood (2014), RAND, on evaluating predictive policing; Chainey,
     Tompson & Uhlig (2008) for PAI; Hunt (2016) for PEI*.
+
+    Each candidate's PEI* is that of ``evaluate.pei_at`` on its dense density map, bit for
+    bit, but only the cells the incidents reach are computed (:func:`riskmap.kde.kde_cells`)
+    and ranked (:class:`riskmap.evaluate.PeiSearch`): with a few thousand incidents on a
+    grid of millions of cells, most cells are exactly 0 in every map.
     """
     if len(inc) == 0:
         raise InputError("no incidents in the training period: cannot choose settings.",
@@ -208,9 +214,19 @@ def choose_settings(
                          "choose settings (at least two months are needed); give bandwidth_m "
                          "and half_life_days yourself.", code="E-RISK-TRAINING")
     candidates = list(itertools.product(bandwidths, half_lives, windows))
-    fn = functools.partial(_candidate, inc=inc, grid=grid, mask=mask, origins=origins,
-                           horizon=horizon, area_share=area_share, seed=seed)
-    rows = mapper(fn, candidates) if mapper is not None else [fn(c) for c in candidates]
+    tests = [inc.select(start=o, end=o + pd.Timedelta(days=horizon)) for o in origins]
+    search = _Search(inc=inc, grid=grid, origins=origins, n_test=[len(t) for t in tests],
+                     pei=evaluate.PeiSearch.from_incidents(
+                         mask, [_flat_cells(t, grid) for t in tests], share=area_share,
+                         seed=seed))
+    # one task per bandwidth and window: its half-lives weigh the same incidents, so their
+    # densities share the work of finding the cells within reach
+    groups = [(bw, tuple(half_lives), win) for bw, win in itertools.product(bandwidths, windows)]
+    fn = functools.partial(_candidates, search=search)
+    done = mapper(fn, groups) if mapper is not None else [fn(g) for g in groups]
+    by_key = {(r["bandwidth_m"], r["half_life_days"], r["window_days"]): r
+              for rows in done for r in rows}
+    rows = [by_key[c] for c in candidates]  # the order of the candidates, as before
     table = pd.DataFrame(rows).sort_values(["pei_mean", "complexity"], ascending=[False, True],
                                            kind="stable").reset_index(drop=True)
     # parsimony: the simplest candidate within `tolerance` of the best (cf. the one-standard-
@@ -230,36 +246,133 @@ def choose_settings(
     return settings, table
 
 
-def _candidate(cand, *, inc: Incidents, grid: Grid, mask: np.ndarray, origins: list,
-               horizon: int, area_share: float, seed: int) -> dict:
-    """PEI* of one candidate setting at every origin (one row of the choice table)."""
-    bw, hl, win = cand
-    peis = []
-    for o in origins:
-        st = RiskSettings(bandwidth_m=bw, half_life_days=hl, window_days=win,
-                          reference=o.isoformat())
-        sel = _window(inc, st)
-        test = inc.select(start=o, end=o + pd.Timedelta(days=horizon))
-        if len(sel) == 0 or len(test) == 0:
-            peis.append(np.nan)
+@dataclass(frozen=True)
+class _Search:
+    """What every candidate of :func:`choose_settings` shares (prepared once)."""
+
+    inc: Incidents
+    grid: Grid
+    origins: list
+    n_test: list[int]  # test incidents per origin
+    pei: evaluate.PeiSearch  # the study area, the tie-break order and the test cells
+
+
+def _candidates(group, *, search: _Search) -> list[dict]:
+    """PEI* at every origin of the candidates of one bandwidth and window (rows of the table).
+
+    The map of each origin is made from the incidents before it and scored on the test
+    period after it by PEI*, exactly as ``evaluate.pei_at(density, test_counts, share=…,
+    mask=…, seed=…)`` scores the dense map; only the cells the incidents reach are computed
+    and looked at (:func:`riskmap.kde.kde_cells`, :class:`riskmap.evaluate.PeiSearch`), for
+    all half-lives at once.
+    """
+    bw, half_lives, win = group
+    peis = {hl: [] for hl in half_lives}
+    for j, o in enumerate(search.origins):
+        settings = [RiskSettings(bandwidth_m=bw, half_life_days=hl, window_days=win,
+                                 reference=o.isoformat()) for hl in half_lives]
+        sel = _window(search.inc, settings[0])  # the same incidents for every half-life
+        if len(sel) == 0 or search.n_test[j] == 0:
+            for hl in half_lives:
+                peis[hl].append(np.nan)
             continue
+        weights = np.stack([_weights(sel, st) for st in settings])
         # binning at the cell size is ample to rank candidates (field notes: 0.2 % error)
-        dens = _density(sel, _weights(sel, st), grid, bw, oversample=1)
-        tc = indicators.count(test.x, test.y, grid)
-        peis.append(evaluate.pei_at(dens, tc, share=area_share, mask=mask, seed=seed))
-    complexity = (bw > 0) + (hl is not None) + (win is not None)
-    return {"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
-            **{f"pei_fold{j + 1}": p for j, p in enumerate(peis)},
-            "pei_mean": float(np.nanmean(peis)) if np.isfinite(peis).any() else np.nan,
-            "complexity": complexity}
+        cells, values = _density_cells(sel.x, sel.y, weights, search.grid, bw)
+        for hl, p in zip(half_lives, search.pei.peis(cells, values, period=j), strict=True):
+            peis[hl].append(p)
+    rows = []
+    for hl in half_lives:
+        complexity = (bw > 0) + (hl is not None) + (win is not None)
+        rows.append({"bandwidth_m": bw, "half_life_days": hl, "window_days": win,
+                     **{f"pei_fold{j + 1}": p for j, p in enumerate(peis[hl])},
+                     "pei_mean": float(np.nanmean(peis[hl])) if np.isfinite(peis[hl]).any()
+                     else np.nan,
+                     "complexity": complexity})
+    return rows
+
+
+def _flat_cells(inc: Incidents, grid: Grid) -> np.ndarray:
+    """The flat index of the cell of every incident on the grid (as indicators.count)."""
+    row, col, inside = grid.rowcol(inc.x, inc.y)
+    return row[inside] * grid.width + col[inside]
+
+
+def _density_cells(x: np.ndarray, y: np.ndarray, weights: np.ndarray, grid: Grid,
+                   bandwidth: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`density_of` at ``oversample=1`` as flat cells and values (0 elsewhere).
+
+    ``weights`` is one vector or (B, n), one map per row: ``values`` has shape (B, cells).
+    The same numbers as the dense maps: kernel densities as :func:`riskmap.kde.kde_cells`
+    gives them; weighted counts summed per cell in the order of the incidents, as
+    ``np.bincount`` in :func:`riskmap.indicators.count` sums them.
+    """
+    weights = np.atleast_2d(np.asarray(weights, dtype=float))
+    if bandwidth > 0:
+        out = kde_mod._kde_cells(x, y, grid, bandwidth=bandwidth, weights=weights,
+                                 oversample=1)
+        if isinstance(out, list):  # dense
+            return np.arange(grid.width * grid.height), np.stack([d.ravel() for d in out])
+        return out
+    row, col, inside = grid.rowcol(x, y)
+    flat = row[inside] * grid.width + col[inside]
+    order = np.argsort(flat, kind="stable")
+    first = np.concatenate([[True], flat[order][1:] != flat[order][:-1]]) if flat.size \
+        else np.zeros(0, dtype=bool)
+    inverse = np.empty_like(order)
+    inverse[order] = np.cumsum(first) - 1
+    sums = []
+    for w in weights[:, inside]:
+        finite = np.isfinite(w)  # as indicators.count: non-finite values are left out
+        sums.append(np.bincount(inverse[finite], weights=w[finite],
+                                minlength=int(first.sum())))
+    return flat[order][first], np.stack(sums) / grid.cell_area_km2
 
 
 def support(inc: Incidents, grid: Grid, *, radius_m: float) -> np.ndarray:
-    """Number of incidents within ``radius_m`` of each cell centre (exact)."""
+    """Number of incidents within ``radius_m`` of each cell centre (exact).
+
+    The count of :func:`riskmap.indicators.density` (``weights=None``) — the same offsets
+    wholly inside the circle and the same point-by-point test on the ring of offsets the
+    circle cuts — made incident by incident, so the cost follows the incidents and the
+    cells they reach, not the grid.
+    """
+    out = np.zeros(grid.shape)
     if len(inc) == 0:
-        return np.zeros(grid.shape)
-    d = indicators.density(inc.x, inc.y, grid, radius=radius_m)
-    return np.rint(d * math.pi * radius_m**2 / 1e6)
+        return out
+    s = grid.cell_size
+    n = int(math.ceil(radius_m / s)) + 1
+    pg = grid.pad(n)
+    row, col, inside = pg.rowcol(inc.x, inc.y)
+    x, y = np.asarray(inc.x, dtype=float)[inside], np.asarray(inc.y, dtype=float)[inside]
+    row, col = row[inside], col[inside]
+    fx = (x - (pg.x0 + col * s)) / s  # as indicators.density: 0..1 from the west edge
+    fy = ((pg.y1 - (row + 1) * s) - y) / -s  # 0..1 from the south edge
+    rr = radius_m / s
+    k = np.arange(-n, n + 1)
+    DJ, DK = np.meshgrid(k, k)  # DJ east offset, DK north offset (in cells)
+    far = (np.abs(DJ) + 0.5) ** 2 + (np.abs(DK) + 0.5) ** 2 <= rr**2
+    near = np.maximum(np.abs(DJ) - 0.5, 0) ** 2 + np.maximum(np.abs(DK) - 0.5, 0) ** 2 <= rr**2
+    ring = near & ~far
+    if 4 * row.size * (int(far.sum()) + int(ring.sum())) > out.size:  # cheaper on the grid
+        d = indicators.density(inc.x, inc.y, grid, radius=radius_m)
+        return np.rint(d * math.pi * radius_m**2 / 1e6)
+    # every incident counts for the cells at its far offsets; on the ring, if within reach
+    targets = [(row[:, None] - DK[far][None, :] - n, col[:, None] + DJ[far][None, :] - n)]
+    for dj, dk in zip(DJ[ring], DK[ring], strict=True):
+        hit = (dj + 0.5 - fx) ** 2 + (dk + 0.5 - fy) ** 2 <= rr**2
+        targets.append((row[hit] - dk - n, col[hit] + dj - n))
+    tr = np.concatenate([t[0].ravel() for t in targets])
+    tc = np.concatenate([t[1].ravel() for t in targets])
+    good = (tr >= 0) & (tr < grid.height) & (tc >= 0) & (tc < grid.width)
+    out.ravel()[:] = np.bincount(tr[good] * grid.width + tc[good], minlength=out.size)
+    # back from incidents per km² (as indicators.density) to incidents, as computed there:
+    # np.rint(d * math.pi * radius_m**2 / 1e6), in place
+    out /= math.pi * radius_m**2 / 1e6
+    out *= math.pi
+    out *= radius_m**2
+    out /= 1e6
+    return np.rint(out, out=out)
 
 
 def suppression_radius(settings: RiskSettings, cell_size: float) -> float:
@@ -341,11 +454,15 @@ def emerging(inc: Incidents, grid: Grid, *, mask: np.ndarray, settings: RiskSett
     end = pd.Timestamp(settings.reference) if settings.reference else (
         pd.Timestamp(inc.date.max()).normalize() + pd.Timedelta(days=1))
     edges = [end - pd.Timedelta(days=period_days * j) for j in range(periods, -1, -1)]
-    stack = np.stack([indicators.count(*_xy(inc.select(start=a, end=b)), grid)
-                      for a, b in itertools.pairwise(edges)])
-    res = hotspots.emerging_hotspots(stack, cell_size=grid.cell_size,
-                                     radius_m=_gi_radius(settings, grid.cell_size), mask=mask)
-    labels = np.vectorize(TREND_LABELS.get, otypes=[object])(res.category)
+    # one period's counts at a time: the categories of hotspots.emerging_hotspots on the
+    # stack, without holding it (or its z-scores outside the study area) in memory
+    code = hotspots.emerging_category_codes(
+        (indicators.count(*_xy(inc.select(start=a, end=b)), grid)
+         for a, b in itertools.pairwise(edges)),
+        cell_size=grid.cell_size, radius_m=_gi_radius(settings, grid.cell_size), mask=mask)
+    names = np.array([TREND_LABELS[c] for c in (*hotspots.EMERGING_CATEGORIES,
+                                                hotspots.OUTSIDE)], dtype=object)
+    labels = names[code]  # code -1 (outside the study area): the last name, ""
     return labels, {"periods": periods, "period_days": period_days,
                     "first": edges[0].date().isoformat(), "end": end.date().isoformat()}
 

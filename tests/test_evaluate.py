@@ -276,3 +276,72 @@ def test_pei_at_equals_evaluate(seed, n, share, levels, with_mask):
         assert np.isnan(got)
     else:
         assert got == want[key]["pei"]
+
+
+# --- PEI* of many sparse maps (the settings search) -------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 40),
+       st.sampled_from([0.01, 0.05, 0.1, 0.3, 1.0]), st.floats(0.0, 1.0), st.integers(1, 5),
+       st.integers(0, 9))
+def test_pei_search_equals_pei_at(seed, h, w, share, density, levels, tie_seed):
+    """Same hotspot set as pei_at from the positive cells alone: ties among positive scores,
+    fewer positive cells than k (zeros taken in the seeded order), cells outside the mask."""
+    from reference_risk import pei_at_dense
+
+    from riskmap.evaluate import PeiSearch
+
+    rng = np.random.default_rng(seed)
+    mask = rng.uniform(size=(h, w)) < rng.uniform(0.2, 1.0)
+    mask.flat[rng.integers(mask.size)] = True
+    tests = [rng.poisson(rng.uniform(0, 1.5), (h, w)).astype(float) for _ in range(2)]
+    search = PeiSearch.prepare(mask, tests, share=share, seed=tie_seed)
+    for _ in range(3):
+        scale = rng.choice([1.0, 0.37, 1e-300])
+        score = np.where(rng.uniform(size=(h, w)) < density,
+                         rng.integers(0, levels + 1, (h, w)) * scale, 0.0)
+        # the cells handed over: every positive one, some zeros, in any order
+        cells = np.flatnonzero((score.ravel() > 0) | (rng.uniform(size=score.size) < 0.3))
+        rng.shuffle(cells)
+        for period, test in enumerate(tests):
+            want = pei_at_dense(score, test, share=share, mask=mask, seed=tie_seed)
+            got = search.pei(cells, score.ravel()[cells], period=period)
+            assert got == want or (np.isnan(got) and np.isnan(want))
+            assert got == pei_at(score, test, share=share, mask=mask, seed=tie_seed) or \
+                np.isnan(got)
+
+
+def test_pei_search_input_errors():
+    from riskmap.evaluate import PeiSearch
+
+    mask = np.ones((3, 4), dtype=bool)
+    with pytest.raises(InputError, match="boolean") as info:
+        PeiSearch.prepare(mask.astype(int), [np.zeros((3, 4))], share=0.1)
+    assert info.value.code == "E-EVAL-MASK"
+    with pytest.raises(InputError, match="no cells") as info:
+        PeiSearch.prepare(~mask, [np.zeros((3, 4))], share=0.1)
+    assert info.value.code == "E-EVAL-EMPTY"
+    with pytest.raises(InputError, match="shape") as info:
+        PeiSearch.prepare(mask, [np.zeros((4, 3))], share=0.1)
+    assert info.value.code == "E-EVAL-SHAPE"
+    with pytest.raises(InputError, match="whole") as info:  # sums must be exact in any order
+        PeiSearch.prepare(mask, [np.full((3, 4), 0.5)], share=0.1)
+    assert info.value.code == "E-EVAL-COUNTS"
+
+
+def test_pei_search_from_incidents_equals_prepare():
+    from riskmap.evaluate import PeiSearch
+
+    rng = np.random.default_rng(4)
+    mask = rng.uniform(size=(30, 40)) < 0.7
+    flats = [rng.integers(0, mask.size, n) for n in (50, 0, 300)]
+    dense = [np.bincount(f, minlength=mask.size).reshape(mask.shape).astype(float)
+             for f in flats]
+    a = PeiSearch.prepare(mask, dense, share=0.05, seed=3)
+    b = PeiSearch.from_incidents(mask, flats, share=0.05, seed=3)
+    for name in ("code", "rank", "test_cells"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.best == b.best and a.k == b.k
+    for x, y in zip(a.counts, b.counts, strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -508,3 +508,103 @@ def test_emerging_hotspots_rejects_a_2d_array():
     with pytest.raises(InputError, match="3-D stack") as err:
         emerging_hotspots(np.ones((5, 5)), cell_size=100, radius_m=150)
     assert err.value.code == "E-HOTSPOT-SHAPE"
+
+
+# --- the study cells only, one period at a time: the numbers of 200830a ------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), t=st.integers(1, 11), h=st.integers(3, 40),
+       w=st.integers(3, 40), radius=st.sampled_from([100.0, 150.0, 300.0, 1_000.0]),
+       hole_share=st.floats(0.0, 0.5), empty_first=st.booleans())
+def test_emerging_equals_the_whole_stack_version(seed, t, h, w, radius, hole_share,
+                                                 empty_first):
+    from reference_risk import emerging_hotspots_dense
+
+    from riskmap.hotspots import emerging_category_codes
+
+    rng = np.random.default_rng(seed)
+    stack = rng.poisson(rng.uniform(0.05, 2.0), (t, h, w)).astype(float)
+    stack[-1, h // 3: h // 2 + 1, w // 3: w // 2 + 1] += rng.integers(0, 9)
+    if empty_first:
+        stack[0] = 0.0  # a constant period: warns, z = 0
+    mask = rng.uniform(size=(h, w)) >= hole_share
+    mask[0, :3] = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        want = emerging_hotspots_dense(stack, cell_size=100, radius_m=radius, mask=mask)
+        got = emerging_hotspots(stack, cell_size=100, radius_m=radius, mask=mask)
+        codes = emerging_category_codes(iter(stack), cell_size=100, radius_m=radius, mask=mask)
+    assert len(caught) % 3 == 0  # each warns alike, or none does
+    for name in ("category", "trend_z", "trend_p", "gistar_z", "gistar_bin", "hot", "cold"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    names = np.array([*EMERGING_CATEGORIES, ""])  # code -1: outside the mask
+    np.testing.assert_array_equal(names[codes], want.category)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), t=st.integers(1, 12), continuity=st.booleans(),
+       levels=st.integers(1, 5), with_nan=st.booleans())
+def test_mann_kendall_equals_the_sign_sum_version(seed, t, continuity, levels, with_nan):
+    """Integer counts pair by pair give the floats of the summed signs (200830a), ties too."""
+    from reference_risk import mann_kendall_dense
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, levels, (t, 7, 5)).astype(float) * 0.3
+    if with_nan:
+        x[rng.integers(t), rng.integers(7), rng.integers(5)] = np.nan
+    for axis, series in ((0, x), (-1, np.moveaxis(x, 0, -1))):
+        z, p = mann_kendall(series, axis=axis, continuity=continuity)
+        z0, p0 = mann_kendall_dense(series, axis=axis, continuity=continuity)
+        np.testing.assert_array_equal(z, z0)
+        np.testing.assert_array_equal(p, p0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), h=st.integers(1, 50), w=st.integers(1, 50),
+       radius=st.sampled_from([0.0, 100.0, 150.0, 250.0, 420.0, 1_000.0, 5_000.0]),
+       share=st.floats(0.0, 1.0))
+def test_window_counts_are_the_rounded_correlation(seed, h, w, radius, share):
+    """Counted from a summed-area table: the integers FFT and direct correlation round to."""
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    mask = rng.uniform(size=(h, w)) < share
+    k = hotspots._kernel(radius, 100.0, max_half=(h - 1, w - 1))
+    got = hotspots._window_counts(mask, k)
+    np.testing.assert_array_equal(got, np.rint(hotspots._direct(mask.astype(float), k)))
+    np.testing.assert_array_equal(
+        got, np.rint(signal.fftconvolve(mask.astype(float), k, mode="same")))
+
+
+def test_fft_threads_give_the_same_numbers():
+    from scipy import fft, signal
+
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(301, 257))
+    k = hotspots._kernel(700, 100.0)
+    with fft.set_workers(1):
+        one = signal.fftconvolve(a, k, mode="same")
+    with fft.set_workers(3):
+        three = signal.fftconvolve(a, k, mode="same")
+    np.testing.assert_array_equal(one, three)
+    np.testing.assert_array_equal(hotspots._correlate(a, k), one)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), h=st.integers(1, 70), w=st.integers(1, 70),
+       radius=st.sampled_from([150.0, 420.0, 700.0, 1_300.0]))
+def test_correlator_equals_fftconvolve(seed, h, w, radius):
+    """The kernel's spectrum kept between arrays: fftconvolve's numbers, bit for bit."""
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    k = hotspots._kernel(radius, 100.0, max_half=(h - 1, w - 1))
+    correlate = hotspots._correlator((h, w), k)
+    for _ in range(2):
+        a = rng.normal(size=(h, w)) * rng.uniform(size=(h, w)).round()
+        want = (signal.fftconvolve(a, k, mode="same") if np.count_nonzero(k) > 64
+                else hotspots._direct(a, k))
+        np.testing.assert_array_equal(correlate(a), want)

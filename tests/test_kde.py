@@ -225,3 +225,112 @@ def test_decay_weights_bad_dates():
                       reference="2024-01-02", half_life_days=30)
     with pytest.raises(InputError, match="could not be read"):
         decay_weights(["gisteren"], reference="2024-01-02", half_life_days=30)
+
+
+# --- the sparse evaluation equals the dense one, bit for bit ----------------------------------
+
+
+def _points(draw_rng, kind, n, bounds):
+    """Incident sets of three shapes: tight clusters, spread, and a few far apart."""
+    xmin, ymin, xmax, ymax = bounds
+    if kind == "clustered":
+        return clustered(draw_rng, n, bounds, k=3, spread=(20, 300), margin=600.0)
+    if kind == "spread":
+        return (draw_rng.uniform(xmin - 500, xmax + 500, n),
+                draw_rng.uniform(ymin - 500, ymax + 500, n))
+    # on node lines and cell edges: shares of exactly 0 and 1
+    return (np.round(draw_rng.uniform(xmin, xmax, n) / 25) * 25,
+            np.round(draw_rng.uniform(ymin, ymax, n) / 25) * 25)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    kind=st.sampled_from(["clustered", "spread", "on_edges"]),
+    n=st.integers(1, 60),
+    cell_size=st.sampled_from([25.0, 50.0, 100.0]),
+    width=st.integers(1, 150),
+    height=st.integers(1, 150),
+    bandwidth_cells=st.sampled_from([1.0, 1.5, 2.0, 3.0, 4.0, 6.0]),
+    oversample=st.integers(1, 3),
+    weights=st.sampled_from(["none", "uniform", "with_zeros", "tiny"]),
+    aligned=st.booleans(),
+    sparse=st.sampled_from(["auto", "always", "never"]),
+)
+def test_kde_equals_the_dense_evaluation_bit_for_bit(seed, kind, n, cell_size, width, height,
+                                                     bandwidth_cells, oversample, weights,
+                                                     aligned, sparse):
+    """kde (sparse where the points reach little of the grid) == the dense kde of 200830a."""
+    from riskmap import kde as kde_mod
+
+    share = {"auto": kde_mod._SPARSE_SHARE, "always": 1e12, "never": 0.0}[sparse]
+    with pytest.MonkeyPatch.context() as mp:  # force each path, so both see every shape
+        mp.setattr(kde_mod, "_SPARSE_SHARE", share)
+        _check_against_dense(seed, kind, n, cell_size, width, height, bandwidth_cells,
+                             oversample, weights, aligned)
+
+
+def _check_against_dense(seed, kind, n, cell_size, width, height, bandwidth_cells, oversample,
+                         weights, aligned):
+    from reference_risk import kde_dense
+
+    from riskmap import kde as kde_mod
+
+    rng = np.random.default_rng(seed)
+    x0 = 150_000.0 if aligned else 150_013.7  # a hand-made grid off the lattice
+    g = Grid(x0, 450_000.0 + height * cell_size, width, height, cell_size)
+    x, y = _points(rng, kind, n, g.bounds)
+    w = {"none": None, "uniform": rng.uniform(0.1, 3.0, n),
+         "with_zeros": np.where(rng.uniform(size=n) < 0.4, 0.0, rng.uniform(0, 2, n)),
+         "tiny": 2.0 ** -rng.uniform(0, 120, n)}[weights]
+    h = bandwidth_cells * cell_size
+    want = kde_dense(x, y, g, bandwidth=h, weights=w, oversample=oversample)
+    got = kde(x, y, g, bandwidth=h, weights=w, oversample=oversample)
+    np.testing.assert_array_equal(got, want)
+    assert not np.signbit(got).any()
+    cells = kde_mod.kde_cells(x, y, g, bandwidth=h, weights=w, oversample=oversample)
+    if isinstance(cells, tuple):
+        flat, values = cells
+        assert np.unique(flat).size == flat.size
+        np.testing.assert_array_equal(values, want.ravel()[flat])
+        rest = np.ones(want.size, dtype=bool)
+        rest[flat] = False
+        assert not want.ravel()[rest].any()  # exactly 0 outside the cells
+    else:
+        np.testing.assert_array_equal(cells, want)
+
+
+def test_few_incidents_on_a_large_grid_take_the_sparse_path():
+    from reference_risk import kde_dense
+
+    from riskmap import kde as kde_mod
+
+    rng = np.random.default_rng(5)
+    g = grid_of(25, 900, 800)
+    x, y = clustered(rng, 40, g.bounds, k=4, spread=(30, 200), margin=0.0)
+    for m in (1, 3):
+        cells = kde_mod.kde_cells(x, y, g, bandwidth=150, oversample=m)
+        assert isinstance(cells, tuple) and cells[0].size < 0.2 * g.width * g.height
+        np.testing.assert_array_equal(kde(x, y, g, bandwidth=150, oversample=m),
+                                      kde_dense(x, y, g, bandwidth=150, oversample=m))
+
+
+def test_many_incidents_take_the_dense_path():
+    from riskmap import kde as kde_mod
+
+    rng = np.random.default_rng(6)
+    g = grid_of(100, 40, 30)
+    x, y = clustered(rng, 5000, g.bounds, k=30, spread=(200, 900), margin=0.0)
+    assert not isinstance(kde_mod.kde_cells(x, y, g, bandwidth=300), tuple)
+
+
+def test_subgrid_equals_the_window_of_the_grid():
+    """What the partitioned engine relies on, now with the sparse path on both sides."""
+    rng = np.random.default_rng(8)
+    g = grid_of(25, 400, 300)
+    x, y = clustered(rng, 30, g.bounds, k=3, spread=(30, 300), margin=200.0)
+    w = rng.uniform(0.2, 2.0, x.size)
+    whole = kde(x, y, g, bandwidth=75, weights=w)
+    rows, cols = slice(37, 251), slice(102, 333)
+    part = kde(x, y, g.subgrid(rows, cols), bandwidth=75, weights=w)
+    np.testing.assert_array_equal(part, whole[rows, cols])

@@ -13,6 +13,8 @@ import pytest
 import rasterio
 import shapely
 from conftest import NOORD, ZUID, incidents_frame, invoke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import CRS
 
 from riskmap import risk
@@ -74,6 +76,112 @@ def test_choose_settings_uses_training_only_and_follows_parsimony():
     assert st.bandwidth_m > 0
     assert pd.Timestamp(st.reference) == pd.Timestamp(inc.date.max()).normalize() + \
         pd.Timedelta(days=1)
+
+
+def _random_incidents(rng, n, grid, kind):
+    """Incidents over two years: clustered, spread, or a few far-apart groups; some outside."""
+    xmin, ymin, xmax, ymax = grid.bounds
+    if kind == "spread":
+        x, y = rng.uniform(xmin - 300, xmax + 300, n), rng.uniform(ymin - 300, ymax + 300, n)
+    else:
+        k = 3 if kind == "clustered" else 8
+        cx, cy = rng.uniform(xmin, xmax, k), rng.uniform(ymin, ymax, k)
+        which = rng.integers(0, k, n)
+        sd = 150 if kind == "clustered" else 40
+        x, y = cx[which] + rng.normal(0, sd, n), cy[which] + rng.normal(0, sd, n)
+    dates = (np.datetime64("2020-01-01") + rng.integers(0, 730, n).astype("timedelta64[D]")
+             ).astype("datetime64[ns]")
+    weight = rng.choice([1.0, 0.5, 2.0], n) if rng.uniform() < 0.5 else np.ones(n)
+    return Incidents(x=x, y=y, date=dates, weight=weight, type=np.full(n, "a", dtype=object),
+                     crs=RD)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["clustered", "spread", "groups"]),
+       n=st.integers(30, 400), cell_size=st.sampled_from([25.0, 100.0]),
+       share=st.sampled_from([0.01, 0.05, 0.2]))
+def test_choose_settings_table_equals_the_dense_search(seed, kind, n, cell_size, share):
+    """Every PEI* of the candidate table, the order and the choice equal those of the dense
+    search of 200830a (dense kernel density and pei_at per candidate), bit for bit."""
+    from reference_risk import choose_settings_dense
+
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds(149_000, 446_000, 155_000, 452_000 if cell_size == 25 else 455_000,
+                            cell_size=cell_size)
+    inc = _random_incidents(rng, n, grid, kind)
+    mask = rng.uniform(size=grid.shape) < 0.9
+    mask[:, : grid.width // 5] = False  # a study area smaller than the grid
+    kwargs = {"mask": mask, "area_share": share, "seed": int(seed % 5)}
+    if cell_size == 25:  # keep the dense reference quick on 58 k cells
+        kwargs.update(half_lives=[None, 90.0], windows=[None, 180.0])
+    got_st, got = risk.choose_settings(inc, grid, **kwargs)
+    want_st, want = choose_settings_dense(inc, grid, **kwargs)
+    assert got_st == want_st
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_density_cells_equal_the_dense_density():
+    rng = np.random.default_rng(3)
+    grid = Grid.from_bounds(149_000, 446_000, 155_000, 452_000, cell_size=25)
+    inc = _random_incidents(rng, 200, grid, "groups")
+    weights = np.stack([rng.uniform(0, 2, len(inc)), np.ones(len(inc)),
+                        np.where(rng.uniform(size=len(inc)) < 0.5, 0.0, 0.25)])
+    for bw in (0.0, 25.0, 100.0):
+        cells, values = risk._density_cells(inc.x, inc.y, weights, grid, bw)  # one batch
+        assert np.unique(cells).size == cells.size
+        for w, got in zip(weights, values, strict=True):
+            dense = risk.density_of(inc.x, inc.y, w, grid, bw, oversample=1)
+            np.testing.assert_array_equal(got, dense.ravel()[cells])
+            rest = np.ones(dense.size, dtype=bool)
+            rest[cells] = False
+            assert not dense.ravel()[rest].any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 150),
+       cell_size=st.sampled_from([25.0, 100.0]), on_lattice=st.booleans(),
+       radius_cells=st.sampled_from([1.5, 2.0, 3.7, 8.0, 12.0]))
+def test_support_equals_the_density_count(seed, n, cell_size, on_lattice, radius_cells):
+    """The incident-by-incident count equals indicators.density's count (200830a), also for
+    incidents exactly at the radius, outside the grid, or reaching no cell."""
+    from reference_risk import support_dense
+
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds(150_000, 450_000, 150_000 + cell_size * rng.integers(3, 60),
+                            450_000 + cell_size * rng.integers(3, 60), cell_size=cell_size)
+    xmin, ymin, xmax, ymax = grid.bounds
+    x = rng.uniform(xmin - 600, xmax + 600, n)
+    y = rng.uniform(ymin - 600, ymax + 600, n)
+    if on_lattice:  # on cell centres and edges: distances exactly at the radius
+        x, y = np.round(x / (cell_size / 2)) * cell_size / 2, np.round(y / (cell_size / 2)) * \
+            cell_size / 2
+    inc = Incidents(x=x, y=y, date=np.zeros(n, "datetime64[ns]"), weight=np.ones(n),
+                    type=np.full(n, "a", dtype=object), crs=RD)
+    radius = radius_cells * cell_size
+    np.testing.assert_array_equal(risk.support(inc, grid, radius_m=radius),
+                                  support_dense(inc, grid, radius_m=radius))
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300),
+       bandwidth=st.sampled_from([0.0, 100.0, 250.0]))
+def test_emerging_labels_equal_the_stack_version(seed, n, bandwidth):
+    """One period at a time on the study cells: the labels of the whole stack (200830a)."""
+    import warnings
+
+    from reference_risk import emerging_dense
+
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds(149_000, 446_000, 153_000, 450_000, cell_size=100)
+    inc = _random_incidents(rng, n, grid, "groups")
+    mask = rng.uniform(size=grid.shape) < 0.85
+    st_ = risk.RiskSettings(bandwidth_m=bandwidth, reference="2022-01-01")
+    with warnings.catch_warnings():  # periods without incidents warn in both
+        warnings.simplefilter("ignore")
+        got, _ = risk.emerging(inc, grid, mask=mask, settings=st_)
+        want = emerging_dense(inc, grid, mask=mask, settings=st_)
+    assert got.dtype == want.dtype == object
+    np.testing.assert_array_equal(got, want)
 
 
 def _support(df, x, y, radius):
