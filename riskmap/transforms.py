@@ -29,10 +29,31 @@ def _rank(v: np.ndarray, ref: np.ndarray) -> np.ndarray:
     n = ref.size
     if n < 2 or np.min(ref) == np.max(ref):
         return np.zeros_like(v)
-    s = np.sort(ref)
-    left = np.searchsorted(s, v, side="left")
-    right = np.searchsorted(s, v, side="right")
+    if v.shape == ref.shape and np.array_equal(v, ref):
+        left, right = _tie_bounds(ref)  # the cells are their own scale: one sort is enough
+    else:
+        s = np.sort(ref)
+        left = np.searchsorted(s, v, side="left")
+        right = np.searchsorted(s, v, side="right")
     return np.clip((left + right - 1) / (2.0 * (n - 1)), 0.0, 1.0)
+
+
+def _tie_bounds(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each value: how many values are smaller, and how many are not larger.
+
+    What ``searchsorted(sort(v), v, side="left" / "right")`` gives, from one sort.
+    """
+    order = np.argsort(v, kind="stable")
+    s = v[order]
+    first = np.concatenate([[True], s[1:] != s[:-1]])
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], v.size)
+    group = np.cumsum(first) - 1
+    left = np.empty(v.size, dtype=np.int64)
+    right = np.empty(v.size, dtype=np.int64)
+    left[order] = starts[group]
+    right[order] = ends[group]
+    return left, right
 
 
 def apply(

@@ -90,3 +90,24 @@ def test_threshold(v, threshold):
     lo = apply(v, method="threshold", value=threshold, direction="lower")
     np.testing.assert_array_equal(hi, (v >= threshold).astype(float))
     np.testing.assert_array_equal(lo, (v <= threshold).astype(float))
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(2, 60), elements=st.sampled_from(
+    [0.0, -0.0, 1.0, 2.5, -3.0, 1e-300, 7.0])),
+       arrays(np.float64, st.integers(2, 60), elements=st.floats(-1e6, 1e6)))
+def test_rank_of_the_cells_themselves_equals_the_searchsorted_rank(ties, spread):
+    """One sort (the unit is the cells themselves) gives the very ranks of sorting the scale
+    and searching every value in it, ties (and ±0) included."""
+    from riskmap.transforms import _rank
+
+    for v in (ties, spread):
+        s = np.sort(v)
+        want = np.clip((np.searchsorted(s, v, side="left") + np.searchsorted(s, v, side="right")
+                        - 1) / (2.0 * (v.size - 1)), 0.0, 1.0)
+        if v.min() == v.max():
+            want = np.zeros_like(v)
+        np.testing.assert_array_equal(_rank(v, v.copy()), want)
+        np.testing.assert_allclose(_rank(v, v.copy()),
+                                   (rankdata(v) - 1) / (v.size - 1) if v.min() < v.max()
+                                   else 0.0, rtol=0, atol=1e-15)
