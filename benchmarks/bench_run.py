@@ -11,8 +11,9 @@ size, times in fresh processes (a) ``riskmap run`` with per-stage times and (b) 
 stage commands ``opportunity``, ``risk``, ``overlay``, ``map --offline`` and ``rank`` on the
 same project, reporting the ratio of (a) to the sum of (b). ``country`` times ``riskmap run``
 on a project made by ``benchmarks/country.py make``. ``profile`` runs ``riskmap run`` under
-cProfile. Peak memory is the largest sum of the resident set sizes of the process and all its
-descendants, polled every 0.1 s with psutil (the Dask workers included). Each command
+cProfile. Peak memory is the largest memory of the process and all its descendants, polled
+every 0.1 s with psutil: RSS for one process, the sum of the proportional set sizes (PSS) when
+there are forked writers or Dask workers (pages they share with the parent count once). Each command
 writes ``benchmarks/results/run_<what>.json``; ``report`` renders them as Markdown for
 ``assemble.py``. The machine's load (``os.getloadavg``) is recorded before and after each
 timing, since other work on the machine slows it down.
@@ -64,7 +65,12 @@ def _load() -> float:
 
 
 def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None) -> dict:
-    """Wall time and peak RSS (process tree, polled) of one command in a fresh process."""
+    """Wall time and peak memory of one command in a fresh process.
+
+    Memory: the resident set (RSS) of the process, or, while it has child processes (forked
+    writers, Dask workers), the sum of their proportional set sizes (PSS), which counts a
+    page that forked processes share once instead of once per process; polled every 0.1 s.
+    """
     import psutil
 
     t0 = time.perf_counter()
@@ -81,9 +87,10 @@ def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None)
             try:
                 procs = [root, *root.children(recursive=True)]
                 rss = 0
-                for p in procs:
+                for p in procs:  # PSS: pages a forked worker shares count once in all
                     with contextlib.suppress(psutil.Error):
-                        rss += p.memory_info().rss
+                        rss += p.memory_full_info().pss if len(procs) > 1 \
+                            else p.memory_info().rss
                 peak[0] = max(peak[0], rss)
             except psutil.Error:
                 pass
