@@ -293,9 +293,12 @@ def report() -> str:
             f"{m['memory_gb']} GB, Python {m['python']}. Demo data at scale {reg['scale']:g} "
             f"(39 municipalities, ~{1.5 * reg['scale']:g} M premises, 2,400 incidents). "
             "Every figure is one fresh "
-            "process; peak memory is the largest sum of RSS over the process and its "
-            "children (psutil, polled every 0.1 s); load is the 1-minute load average "
-            "before → after. Goals (issue 7): ≤ 20 s at 100 m, ≤ 45 s at 25 m, ≤ 4 GB.", "",
+            "process; peak memory is the RSS of a lone process, or the sum of the PSS of the "
+            "process and its children (forked writers, which share the parent's pages; "
+            "psutil, polled every 0.1 s); load is the 1-minute load average before → after. "
+            "`riskmap run` uses the default `--engine local`: computed in one process, the "
+            "per-municipality files written by one forked process per core. Goals "
+            "(issue 7): ≤ 20 s at 100 m, ≤ 45 s at 25 m, ≤ 4 GB.", "",
             "| cell size | `riskmap run` | peak memory | goal met | " + " | ".join(names)
             + " | sum of separate commands | run / separate | load |",
             "| --- | --- | --- | --- | " + " | ".join("---" for _ in names)
