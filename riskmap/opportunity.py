@@ -129,9 +129,11 @@ def classify(values: np.ndarray, *, k: int = 5, breaks: list[float] | None = Non
         warnings.simplefilter("ignore")  # mapclassify warns on ties; we report bins instead
         if breaks is not None:
             clf = mapclassify.UserDefined(values, bins=[*breaks, 1.0])
-        else:
-            clf = mapclassify.Quantiles(values, k=k)
-    return (np.asarray(clf.yb) + 1).astype(np.int8), [float(b) for b in clf.bins]
+            yb, bins = clf.yb, clf.bins
+        else:  # mapclassify.Quantiles's bins and classes, without its fit statistics
+            bins = mapclassify.classifiers.quantile(values, k=k)
+            yb, _ = mapclassify.classifiers.bin1d(values, bins)
+    return (np.asarray(yb) + 1).astype(np.int8), [float(b) for b in bins]
 
 
 def build(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import municipalities
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from riskmap import config, opportunity, pipeline
 from riskmap.grid import make_region
@@ -128,3 +131,23 @@ def test_end_to_end_scores_in_unit_interval(tiny_project):
         s = m.score[m.mask]
         assert np.isfinite(s).all() and s.min() >= 0 and s.max() <= 1
         assert len(m.contributions) == 6
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.float64, st.integers(1, 300), elements=st.one_of(
+    st.floats(0, 1), st.sampled_from([0.0, 0.25, 0.5, 1.0]))), st.integers(2, 7))
+def test_quantile_classes_are_mapclassify_quantiles(values, k):
+    """classify takes mapclassify's quantile bins and binning: the classes and bins of
+    mapclassify.Quantiles itself, ties and too few distinct values included."""
+    import warnings
+
+    import mapclassify
+
+    from riskmap.opportunity import classify
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = mapclassify.Quantiles(values, k=k)
+    classes, bins = classify(values, k=k)
+    np.testing.assert_array_equal(classes, np.asarray(ref.yb) + 1)
+    assert bins == [float(b) for b in ref.bins]
