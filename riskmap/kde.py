@@ -352,12 +352,15 @@ def _sparse(lat: _Lattice) -> tuple[np.ndarray, np.ndarray] | None:
     Wf = Wc * m
     dense_work = _SPARSE_SHARE * Hc * m * Wc * m
     idx = lat.j0 * Wf + lat.i0
-    # a cheap lower bound of the nodes first: the points' own nodes (their masses are
-    # positive), so that points all over the grid go dense without sorting every corner
-    if np.count_nonzero(np.bincount(idx, minlength=Hc * m * Wf)) * (2 * K + 1) > dense_work:
+    corners = np.concatenate([idx, idx + 1, idx + Wf, idx + Wf + 1])
+    # when the corners could be too many, count the nodes with mass first, with a bincount
+    # over the lattice (masses are not negative, so a node's sum is 0 only when all its
+    # masses are): points all over the grid go dense without sorting every corner
+    if corners.size * (2 * K + 1) > dense_work and np.count_nonzero(np.bincount(
+            corners, weights=lat.mass.sum(axis=0), minlength=Hc * m * Wf)) * (2 * K + 1) \
+            > dense_work:
         return None
     # 1. binning: the nodes' masses, summed in the order the dense bincount sums them
-    corners = np.concatenate([idx, idx + 1, idx + Wf, idx + Wf + 1])
     order = np.argsort(corners, kind="stable")
     first = _firsts(corners[order])
     nodes = corners[order][first]
