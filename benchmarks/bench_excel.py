@@ -10,7 +10,8 @@ a ``Herkomst`` sheet of 20 provenance entries. Per format it times writing all 3
 (CPU time of the process and wall time, median of ``--repeat`` after one warm-up round;
 CPU time is what other work on the machine disturbs least) with
 
-* the reference: the code ``riskmap.excel`` had before, copied below: openpyxl in normal
+* the reference: the code ``riskmap.excel`` had before, copied below (its zip rewrite and
+  per-value CSV text are still ``riskmap.excel``'s own): openpyxl in normal
   mode filled cell by cell, saved, and the zip rewritten with the run's dates; the CSV
   converted value by value and fed to ``csv.writer``;
 * ``riskmap.excel.write_xlsx`` (openpyxl in write-only mode, fed rows of values converted a
@@ -31,13 +32,10 @@ import argparse
 import csv
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
 import time
-import zipfile
-from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -174,43 +172,7 @@ def old_write_xlsx(path, sheets, *, provenance, hyperlinks):
     wb.properties.created = when.replace(tzinfo=None)
     with atomic_path(path) as tmp:
         wb.save(tmp)
-        tmp.write_bytes(_old_reproducible_zip(tmp.read_bytes(), when))
-
-
-def _old_reproducible_zip(data, when):
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    date_time = max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
-    out = BytesIO()
-    with zipfile.ZipFile(BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + stamp.encode() + rb"\g<2>", body)
-            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
-            entry.compress_type = info.compress_type
-            entry.external_attr = info.external_attr
-            dst.writestr(entry, body)
-    return out.getvalue()
-
-
-def _old_csv_text(value, *, decimal):
-    import datetime as dt
-
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        text = repr(value)
-        return text.replace(".", decimal) if decimal != "." else text
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="seconds" if not value.microsecond
-                               else "microseconds")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
+        tmp.write_bytes(excel._reproducible_zip(tmp.read_bytes(), when))
 
 
 def old_write_csv(path, frame, *, sep=";", decimal=","):
@@ -224,7 +186,7 @@ def old_write_csv(path, frame, *, sep=";", decimal=","):
                             quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow([excel.safe_text(str(c)) for c in columns])
         for i, row in enumerate(_old_rows(frame), start=2):
-            writer.writerow([_old_csv_text(excel._cell_value(
+            writer.writerow([excel._csv_text(excel._cell_value(
                 v, where=f"{Path(path).name}, column {columns[j]!r}, line {i}"), decimal=decimal)
                 for j, v in enumerate(row)])
 
