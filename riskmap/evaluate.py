@@ -134,13 +134,7 @@ def _prepare(
                 "every study cell a score, or leave those cells out: mask & np.isfinite(score).",
                 code="E-EVAL-MASK",
             )
-    cells = np.flatnonzero(study)
-    if cells.size == 0:
-        raise InputError(
-            "the study area has no cells (empty mask or no finite score). Check the mask and "
-            "the score map.",
-            code="E-EVAL-EMPTY",
-        )
+    cells = _cells_of(study)
     counts: dict[str, np.ndarray] = {}
     for name, arr in arrays.items():
         c = arr.ravel()[cells]
@@ -454,19 +448,25 @@ class PeiSearch:
         return float(counts[selected].sum())
 
 
-def _study(mask) -> tuple[np.ndarray, np.ndarray]:
-    """The boolean study area and its flat cells; the errors of :func:`pei_at`."""
-    m = np.asarray(mask)
-    if m.dtype != bool:
-        raise InputError(f"mask must be a boolean array, got {m.dtype} {m.shape}.",
-                         code="E-EVAL-MASK")
-    cells = np.flatnonzero(m)
+def _cells_of(study: np.ndarray) -> np.ndarray:
+    """The flat indices of the study cells; an error when there are none."""
+    cells = np.flatnonzero(study)
     if cells.size == 0:
         raise InputError(
             "the study area has no cells (empty mask or no finite score). Check the mask and "
             "the score map.",
             code="E-EVAL-EMPTY",
         )
+    return cells
+
+
+def _study(mask) -> tuple[np.ndarray, np.ndarray]:
+    """The boolean study area and its flat cells; the errors of :func:`pei_at`."""
+    m = np.asarray(mask)
+    if m.dtype != bool:
+        raise InputError(f"mask must be a boolean array, got {m.dtype} {m.shape}.",
+                         code="E-EVAL-MASK")
+    cells = _cells_of(m)
     return m, cells
 
 
