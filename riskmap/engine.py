@@ -25,6 +25,7 @@ worker process per core) unless a scheduler address is given.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +38,7 @@ from riskmap import clock
 from riskmap.errors import ConfigError
 from riskmap.grid import Region
 
-__all__ = ["DaskEngine", "LocalEngine", "Partition", "get_engine", "partitions"]
+__all__ = ["DaskEngine", "LocalEngine", "Partition", "Pending", "get_engine", "partitions"]
 
 ENGINES = ("local", "dask")
 
@@ -82,6 +83,7 @@ class LocalEngine:
     def __init__(self, *, partitioned: bool = False, workers: int = 1) -> None:
         self.partitioned = partitioned
         self.workers = max(int(workers), 1) if _can_fork() else 1
+        self._inflight: Pending | None = None
 
     @property
     def parallel(self) -> bool:
@@ -95,13 +97,37 @@ class LocalEngine:
         The first error of an item is raised here (a :class:`~riskmap.errors.RiskmapError`
         keeps its code and message across the process boundary).
         """
+        return self.submit(fn, items, desc=desc, progress=progress).result()
+
+    def submit(self, fn: Callable, items: Sequence, *, desc: str = "",
+               progress: bool = False) -> Pending:
+        """Start ``fn`` over ``items`` in ``workers`` forked processes and return at once:
+        the caller computes on while they work; :meth:`Pending.result` waits for them.
+
+        One batch of worker processes at a time: a new batch (or :meth:`map`) first waits
+        for the one before (and raises its first error). With one worker the items run here,
+        now.
+        """
+        self.settle()
         if self.workers == 1 or len(items) < 2:
-            return [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
-        return _forked_map(fn, items, workers=min(self.workers, len(items)), desc=desc,
-                           progress=progress)
+            return Pending.done([fn(item) for item in tqdm(items, desc=desc,
+                                                           disable=not progress)])
+        batch = _ForkedBatch(fn, items, workers=min(self.workers, len(items)), desc=desc,
+                             progress=progress)
+        self._inflight = batch.pending
+        return batch.pending
+
+    def settle(self) -> None:
+        """Wait for the batch of worker processes started last, if any."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.result()
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Stop a batch still running (after an error elsewhere)."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.cancel()
 
     def __enter__(self) -> LocalEngine:
         return self
@@ -116,35 +142,94 @@ def _can_fork() -> bool:
     return "fork" in mp.get_all_start_methods()
 
 
-#: What the forked workers of :func:`_forked_map` run: (fn, items, the run's time).
-_FORKED: tuple | None = None
+class Pending:
+    """Work an engine runs while the caller goes on (:meth:`LocalEngine.submit`,
+    :meth:`DaskEngine.submit`): :meth:`result` waits for it and returns its value (or raises
+    its first error, every time it is asked); :meth:`then` adds a step the caller runs on the
+    value; :meth:`cancel` stops it."""
+
+    def __init__(self, wait: Callable[[], Any], cancel: Callable[[], None] | None = None
+                 ) -> None:
+        self._wait = wait
+        self._cancel = cancel
+        self._outcome: tuple[bool, Any] | None = None
+
+    @classmethod
+    def done(cls, value: Any) -> Pending:
+        """Work that is finished already."""
+        pending = cls(lambda: value)
+        pending._outcome = (True, value)
+        return pending
+
+    def result(self) -> Any:
+        if self._outcome is None:
+            try:
+                self._outcome = (True, self._wait())
+            except BaseException as exc:
+                self._outcome = (False, exc)
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
+
+    def then(self, fn: Callable[[Any], Any]) -> Pending:
+        """``fn(self.result())``, when asked for."""
+        return Pending(lambda: fn(self.result()), self.cancel)
+
+    def cancel(self) -> None:
+        if self._outcome is None and self._cancel is not None:
+            self._cancel()
+            self._outcome = (False, RuntimeError("cancelled"))
 
 
-def _forked_map(fn: Callable, items: Sequence, *, workers: int, desc: str,
-                progress: bool) -> list:
-    """``fn`` over ``items`` in ``workers`` forked processes, results in the order of items.
+#: What the forked workers of :class:`_ForkedBatch` run: batch number → (fn, items, the
+#: run's time). A batch's entry lives while the batch runs, so a worker that the pool
+#: starts again finds it too.
+_FORKED: dict[int, tuple] = {}
+_BATCHES = itertools.count()
+
+
+class _ForkedBatch:
+    """``fn`` over ``items`` in ``workers`` processes forked now, results in item order.
 
     The processes are forked after ``fn`` and ``items`` are set, so they inherit them (copy on
     write) and only item numbers and results cross the process boundary.
     """
-    import multiprocessing as mp
 
-    global _FORKED
-    _FORKED = (fn, items, clock.now())
-    try:
-        with mp.get_context("fork").Pool(workers) as pool:
-            done = list(tqdm(pool.imap(_run_forked, range(len(items))), total=len(items),
-                             desc=desc, disable=not progress))
-    finally:
-        _FORKED = None
-    for _, caught in done:  # the workers' warnings, as if the items had run here
-        for message, category in caught:
-            warnings.warn(message, category, stacklevel=2)
-    return [result for result, _ in done]
+    def __init__(self, fn: Callable, items: Sequence, *, workers: int, desc: str,
+                 progress: bool) -> None:
+        import multiprocessing as mp
+
+        self.key = next(_BATCHES)
+        self.n, self.desc, self.progress = len(items), desc, progress
+        _FORKED[self.key] = (fn, items, clock.now())
+        self.pool = mp.get_context("fork").Pool(workers)  # forks the workers now
+        self.results = self.pool.imap(functools.partial(_run_forked, self.key), range(self.n))
+        self.pending = Pending(self._wait, self._stop)
+
+    def _wait(self) -> list:
+        try:
+            done = list(tqdm(self.results, total=self.n, desc=self.desc,
+                             disable=not self.progress))
+        except BaseException:
+            self._stop()
+            raise
+        self.pool.close()
+        self.pool.join()
+        _FORKED.pop(self.key, None)
+        for _, caught in done:  # the workers' warnings, as if the items had run here
+            for message, category in caught:
+                warnings.warn(message, category, stacklevel=2)
+        return [result for result, _ in done]
+
+    def _stop(self) -> None:
+        self.pool.terminate()
+        self.pool.join()
+        _FORKED.pop(self.key, None)
 
 
-def _run_forked(i: int):
-    fn, items, when = _FORKED
+def _run_forked(key: int, i: int):
+    fn, items, when = _FORKED[key]
     with clock.at(when), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # the parent's filters decide, when it re-issues them
         result = fn(items[i])  # every file of a run has one time stamp
@@ -197,10 +282,16 @@ class DaskEngine:
         The first error of a partition is raised here (a :class:`~riskmap.errors.RiskmapError`
         keeps its code and message across the process boundary).
         """
+        return self.submit(fn, items, desc=desc, progress=progress).result()
+
+    def submit(self, fn: Callable, items: Sequence, *, desc: str = "",
+               progress: bool = False) -> Pending:
+        """Hand ``fn`` over ``items`` to the cluster and return at once; :meth:`Pending.result`
+        waits for the results (in the order of ``items``)."""
         from distributed import as_completed
 
         if not items:
-            return []
+            return Pending.done([])
         # the workers carry on the run's clock: every file of a run has one time stamp. The
         # shared arguments (project, grid, incidents, masks) go to the workers once, not
         # inside every task of the graph; under keys of their own (hash=False), because a
@@ -212,15 +303,22 @@ class DaskEngine:
                   for k, v in shared.items()}
         futures = self.client.map(_on_clock, list(items), pure=False, fn=func,
                                   when=clock.now(), **shared)
-        bar = tqdm(total=len(futures), desc=desc, disable=not progress)
-        try:
-            for fut in as_completed(futures):
-                if fut.status == "error":
-                    fut.result()  # raises the partition's error
-                bar.update(1)
-        finally:
-            bar.close()
-        return self.client.gather(futures)
+
+        def wait() -> list:
+            bar = tqdm(total=len(futures), desc=desc, disable=not progress)
+            try:
+                for fut in as_completed(futures):
+                    if fut.status == "error":
+                        fut.result()  # raises the partition's error
+                    bar.update(1)
+            finally:
+                bar.close()
+            return self.client.gather(futures)
+
+        return Pending(wait, lambda: self.client.cancel(futures))
+
+    def settle(self) -> None:
+        """Nothing to wait for: the cluster schedules what it is given."""
 
     def close(self) -> None:
         """Disconnect; stop the local cluster if this engine started it."""

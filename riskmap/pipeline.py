@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from riskmap import clock, indicators, io, opportunity
 from riskmap.config import IndicatorSpec, LayerSet, Project
 from riskmap.crs import check_metric
+from riskmap.engine import Pending
 from riskmap.errors import ConfigError, InputError, PrivacyError, Problems, RiskmapError
 from riskmap.grid import Grid, Region, make_region
 
@@ -146,40 +147,49 @@ def _jobs(project: Project) -> list[tuple[LayerSet, int, IndicatorSpec]]:
 
 
 def compute_measures(project: Project, region: Region, *, progress: bool = False,
-                     engine=None, codes: Iterable[str] | None = None
-                     ) -> dict[str, dict[str, np.ndarray]]:
+                     engine=None, codes: Iterable[str] | None = None, wait: bool = True
+                     ) -> dict[str, dict[str, np.ndarray]] | Pending:
     """Raw measure arrays on the region grid: ``measures[theme][indicator]``.
 
     Every source is read and checked first, and all problems are reported together. With a
     partitioned ``engine`` (:mod:`riskmap.engine`) every municipality of ``codes`` (default:
     all) is measured on its own window and the windows are put together; cells outside
-    every municipality are NaN then.
+    every municipality are NaN then. With ``wait=False`` the measures are computed on the
+    engine's workers while the caller goes on: a :class:`~riskmap.engine.Pending` of them.
     """
     if engine is not None and engine.partitioned:
-        return _measures_partitioned(project, region, engine, codes=codes, progress=progress)
-    return _measures_on(project, region.grid, progress=progress, engine=engine)
+        pending = _measures_partitioned(project, region, engine, codes=codes,
+                                        progress=progress)
+    else:
+        pending = _measures_on(project, region.grid, progress=progress, engine=engine,
+                               wait=False)
+    return pending.result() if wait else pending
 
 
 def _measures_partitioned(project: Project, region: Region, engine, *, codes=None,
-                          progress: bool = False) -> dict[str, dict[str, np.ndarray]]:
+                          progress: bool = False) -> Pending:
     from riskmap.engine import partitions
 
     parts = partitions(region, codes)
     fn = partial(_partition_measures, project=project, grid=region.grid)
-    results = engine.map(fn, parts, desc="indicatoren per gemeente", progress=progress)
-    # rasters are resampled once onto the region grid: GDAL's warper gives slightly other
-    # averages for another output window, and a raster source is small anyway
-    raster = _measures_on(project, region.grid, only="raster")
-    full = {_key(ind): raster[ls.theme][ind.name] for ls, _, ind in _jobs(project)
-            if ind.measure == "raster"}
-    for part, res in zip(parts, results, strict=True):
-        mask = region.mask(part.code)
-        for key, arr in res.items():
-            if key not in full:
-                full[key] = np.full(region.grid.shape, np.nan)
-            full[key][part.rows, part.cols][mask] = arr[mask]
-    return {ls.theme: {ind.name: full[_key(ind)] for ind in ls.indicator}
-            for ls in project.layer_sets}
+
+    def assemble(results: list) -> dict[str, dict[str, np.ndarray]]:
+        # rasters are resampled once onto the region grid: GDAL's warper gives slightly
+        # other averages for another output window, and a raster source is small anyway
+        raster = _measures_on(project, region.grid, only="raster")
+        full = {_key(ind): raster[ls.theme][ind.name] for ls, _, ind in _jobs(project)
+                if ind.measure == "raster"}
+        for part, res in zip(parts, results, strict=True):
+            mask = region.mask(part.code)
+            for key, arr in res.items():
+                if key not in full:
+                    full[key] = np.full(region.grid.shape, np.nan)
+                full[key][part.rows, part.cols][mask] = arr[mask]
+        return {ls.theme: {ind.name: full[_key(ind)] for ind in ls.indicator}
+                for ls in project.layer_sets}
+
+    return engine.submit(fn, parts, desc="indicatoren per gemeente",
+                         progress=progress).then(assemble)
 
 
 def _partition_measures(part, *, project: Project, grid: Grid) -> dict[str, np.ndarray]:
@@ -192,11 +202,12 @@ def _partition_measures(part, *, project: Project, grid: Grid) -> dict[str, np.n
 
 def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
                  only: str | None = None, skip: str | None = None, partition: bool = False,
-                 engine=None) -> dict[str, dict[str, np.ndarray]]:
+                 engine=None, wait: bool = True) -> dict[str, dict[str, np.ndarray]] | Pending:
     """Raw measures on ``grid``; indicators with the same :func:`_key` share one computation.
 
     Every source is read and measured (on the ``engine``'s worker processes when it has
-    them), and all problems are reported together.
+    them), and all problems are reported together. ``wait=False``: a
+    :class:`~riskmap.engine.Pending` of them.
     """
     jobs = [(ls, i, ind) for ls, i, ind in _jobs(project)
             if (only is None or ind.measure == only) and ind.measure != skip]
@@ -205,20 +216,27 @@ def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
         first.setdefault(_key(job[2]), job)
     fn = partial(_measure_job, project=project, grid=grid, partition=partition)
     if engine is not None and getattr(engine, "workers", 1) > 1:
-        results = engine.map(fn, list(first.values()), desc="indicatoren", progress=progress)
+        pending = engine.submit(fn, list(first.values()), desc="indicatoren",
+                                progress=progress)
     else:
-        results = [fn(job) for job in tqdm(first.values(), desc="indicatoren",
-                                           disable=not progress)]
-    problems = Problems()
-    for res in results:
-        if isinstance(res, RiskmapError):
-            problems.absorb(res)
-    problems.raise_if_any(InputError, title=f"{len(problems)} problem(s) with the sources")
-    done = dict(zip(first, results, strict=True))
-    out: dict[str, dict[str, np.ndarray]] = {ls.theme: {} for ls in project.layer_sets}
-    for ls, _, ind in jobs:
-        out[ls.theme][ind.name] = done[_key(ind)]
-    return out
+        pending = Pending.done([fn(job) for job in tqdm(first.values(), desc="indicatoren",
+                                                        disable=not progress)])
+
+    def assemble(results: list) -> dict[str, dict[str, np.ndarray]]:
+        problems = Problems()
+        for res in results:
+            if isinstance(res, RiskmapError):
+                problems.absorb(res)
+        problems.raise_if_any(InputError,
+                              title=f"{len(problems)} problem(s) with the sources")
+        done = dict(zip(first, results, strict=True))
+        out: dict[str, dict[str, np.ndarray]] = {ls.theme: {} for ls in project.layer_sets}
+        for ls, _, ind in jobs:
+            out[ls.theme][ind.name] = done[_key(ind)]
+        return out
+
+    pending = pending.then(assemble)
+    return pending.result() if wait else pending
 
 
 def _measure_job(job, *, project: Project, grid: Grid, partition: bool
@@ -298,11 +316,13 @@ def validate(project: Project) -> list[str]:
 
 
 def opportunity_maps(project: Project, *, municipalities: Iterable[str] = (),
-                     region: Region | None = None, progress: bool = False, engine=None
+                     region: Region | None = None, progress: bool = False, engine=None,
+                     measures: dict[str, dict[str, np.ndarray]] | None = None
                      ) -> tuple[Region, list[opportunity.OpportunityMap]]:
     """Load, measure and combine: the opportunity maps of the selected municipalities.
 
     ``engine``: where the measures are computed (:mod:`riskmap.engine`; default here).
+    ``measures``: the measures of :func:`compute_measures`, when they are computed already.
     """
     if project.opportunity is None:
         raise ConfigError(f"{project.path} has no [opportunity] table. Add one with "
@@ -310,11 +330,17 @@ def opportunity_maps(project: Project, *, municipalities: Iterable[str] = (),
     region = region or load_region(project)
     codes = region.select(list(municipalities))
     spec = project.opportunity
-    measures = compute_measures(project, region, progress=progress, engine=engine,
-                                codes=None if spec.normalise == "region" else codes)
+    if measures is None:
+        measures = compute_measures(project, region, progress=progress, engine=engine,
+                                    codes=_measured_codes(project, codes))
     maps = opportunity.build(region, project.layer_sets, measures, codes=codes,
                              normalise=spec.normalise, classes=spec.classes, breaks=spec.breaks)
     return region, maps
+
+
+def _measured_codes(project: Project, codes: list[str]) -> list[str] | None:
+    """The municipalities a partitioned engine measures: all for ``normalise = "region"``."""
+    return None if project.opportunity.normalise == "region" else codes
 
 
 # ----------------------------------------------------------------------------- provenance
@@ -1082,11 +1108,12 @@ OVERLAY_FILES = ("overlay.tif", "overlay.gpkg", "overlay.png")
 
 def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, region: Region,
                   meta: dict, overwrite: bool = False, progress: bool = False,
-                  codes: list[str] | None = None, engine=None) -> list[Path]:
+                  codes: list[str] | None = None, engine=None, later: list | None = None
+                  ) -> list[Path]:
     """Write ``overlay.tif`` (uint8 bivariate class with colour table), ``overlay.gpkg``
     (layers ``cells`` and ``zones``, QGIS default styles) and ``overlay.png`` per
-    municipality (on the ``engine``'s workers when it is partitioned), and the region's zone
-    table ``zones_regio.csv``.
+    municipality (on the ``engine``'s workers when it is parallel; see :func:`_each` for
+    ``later``), and the region's zone table ``zones_regio.csv``.
     """
     out_dir = Path(out_dir)
     check_outputs(out_dir, [o.code for o in overlays], overwrite=overwrite, files=OVERLAY_FILES)
@@ -1097,7 +1124,7 @@ def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, regi
     written = _each(engine, partial(_overlay_files, out_dir=out_dir, prov=prov,
                                     audience=audience,
                                     cell_polygons=project.region.writes_cell_polygons()),
-                    todo, desc="overlay schrijven", progress=progress)
+                    todo, desc="overlay schrijven", progress=progress, later=later)
     tables = [pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name)
               for ov in overlays]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
@@ -1195,10 +1222,11 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
               audience: str = "partners", offline: bool = False, tiles: str = "grijs",
               region: Region | None = None, overwrite: bool = False, progress: bool = False,
               opportunity_maps_=None, surface=None, ranking=None, engine=None,
-              risk_maps_=None, overlays_=None) -> list[Path]:
+              risk_maps_=None, overlays_=None, later: list | None = None) -> list[Path]:
     """Write ``<out>/<statcode>/kaart.html`` per municipality and ``<out>/index.html``.
 
-    With a parallel ``engine`` the pages are built on its workers. The maps made already
+    With a parallel ``engine`` the pages are built on its workers (see :func:`_each` for
+    ``later``). The maps made already
     (``opportunity_maps_``, ``risk_maps_``, ``overlays_``, for the same municipalities and
     audience) are used as they are.
 
@@ -1273,7 +1301,7 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
     written = _each(engine, partial(
         _map_page, out_dir=out_dir, footer=footer, audience=audience, offline=offline,
         tiles=tiles, details=details, risk_classes=project.risk.classes if project.risk
-        else 0), items, desc="kaarten (html)", progress=progress)
+        else 0), items, desc="kaarten (html)", progress=progress, later=later)
     entries = [(m.code, m.name, f"{m.code}/kaart.html") for m in omaps]
     index = webmap.index_page(title=f"{project.project.name} — kaarten per gemeente",
                               entries=entries, footer=footer, offline=offline,
@@ -1629,9 +1657,10 @@ def _map_link(row_lat: pd.Series, row_lon: pd.Series) -> pd.Series:
 
 
 def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: str,
-                  overwrite: bool = False, engine=None) -> list[Path]:
-    """Write ``ranglijst.{csv,xlsx,gpkg}`` per municipality (on a partitioned ``engine``'s
-    workers when given).
+                  overwrite: bool = False, engine=None, later: list | None = None
+                  ) -> list[Path]:
+    """Write ``ranglijst.{csv,xlsx,gpkg}`` per municipality (on a parallel ``engine``'s
+    workers when given; see :func:`_each` for ``later``).
 
     The XLSX has a frozen header, an autofilter, a link per premise to its place on the
     municipality's HTML map (``kaart.html#17/lat/lon``) and a sheet ``Herkomst`` with the
@@ -1652,7 +1681,7 @@ def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: s
     parts = [(code, table[table["statcode"] == code]) for code in codes]
     return _each(engine, partial(_ranking_files, out_dir=out_dir, prov=prov,
                                  prov_flat=prov_flat, crs=project.region.crs), parts,
-                 desc="ranglijsten schrijven")
+                 desc="ranglijsten schrijven", later=later)
 
 
 def _ranking_files(item, *, out_dir: Path, prov: dict, prov_flat: dict, crs) -> list[Path]:
@@ -1993,23 +2022,110 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
     return path
 
 
-def _write_each(engine, write, maps: list, *, desc: str) -> list[Path]:
+def _write_each(engine, write, maps: list, *, desc: str, later: list | None = None
+                ) -> list[Path]:
     """``write(maps)``, or ``write([m])`` per municipality on a parallel engine."""
     if engine is None or not engine.parallel:
         return write(maps)
     progress = write.keywords.get("progress", False)
     return _each(engine, partial(write, progress=False), [[m] for m in maps], desc=desc,
-                 progress=progress)
+                 progress=progress, later=later)
 
 
-def _each(engine, fn, items: list, *, desc: str, progress: bool = False) -> list[Path]:
+def _each(engine, fn, items: list, *, desc: str, progress: bool = False,
+          later: list | None = None) -> list[Path]:
     """``fn(item)`` for every item — here, or on a parallel engine's workers — each
-    returning a list of files; the files of all items, in the order of the items."""
+    returning a list of files; the files of all items, in the order of the items.
+
+    ``later``: on a parallel engine, the workers write while the caller goes on; the
+    :class:`~riskmap.engine.Pending` of their files is appended to ``later`` and nothing
+    is returned here.
+    """
     if engine is None or not engine.parallel:
         results = [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
+    elif later is not None:
+        later.append(engine.submit(fn, items, desc=desc, progress=progress).then(_flat_files))
+        return []
     else:
         results = engine.map(fn, items, desc=desc, progress=progress)
+    return _flat_files(results)
+
+
+def _flat_files(results: list[list[Path]]) -> list[Path]:
     return [p for paths in results for p in paths]
+
+
+def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[str],
+                todo: list[str], audience: str, capacity: int | None, period: str | None,
+                offline: bool, overwrite: bool, progress: bool, engine, summary: dict,
+                later: list[Pending]) -> list[Path]:
+    """The stages of :func:`run_project`, in the order their inputs are ready; returns the
+    files written here (the workers' files are in ``later``)."""
+    written: list[Path] = []
+    maps = surface = ranking = rmaps = overlays = measures = None
+    if project.opportunity is not None:
+        check_outputs(out_dir, codes, overwrite=overwrite)
+        measures = compute_measures(project, region, progress=progress, engine=engine,
+                                    codes=_measured_codes(project, codes), wait=False)
+        later.append(measures)  # cancelled on an error
+    # the inputs' hashes for the provenance, once, here: the writers forked later inherit them
+    provenance(project, audience=audience)
+    if project.risk is not None and project.risk.layer is None:
+        try:  # while the workers measure
+            surface = risk_surface(project, region, progress=progress, engine=engine)
+        except RiskmapError:
+            if measures is not None:
+                measures.result()  # the problems of the sources are reported first
+            raise
+    if measures is not None:
+        later.remove(measures)
+        _, maps = opportunity_maps(project, municipalities=codes, region=region,
+                                   progress=progress, engine=engine,
+                                   measures=measures.result())
+        written += _write_each(engine, partial(
+            write_opportunity, out_dir=out_dir, project=project, region=region,
+            overwrite=overwrite, progress=progress), [m for m in maps if m.code in todo],
+            desc="kaarten schrijven", later=later)
+        summary["opportunity"] = len(maps)
+    if project.risk is not None:
+        if surface is not None:
+            summary["risk_settings"] = surface[0].settings.as_dict()
+        _, rmaps, meta = risk_maps(project, municipalities=codes, audience=audience,
+                                   region=region, progress=progress, surface=surface)
+        written += _write_each(engine, partial(
+            write_risk, out_dir=out_dir, project=project, meta=meta, overwrite=overwrite,
+            progress=progress), [m for m in rmaps if m.code in todo],
+            desc="risicokaarten schrijven", later=later)
+        summary["risk"] = len(rmaps)
+        if maps is not None:
+            _, overlays, ometa = overlay_maps(project, municipalities=codes, audience=audience,
+                                              region=region, progress=progress,
+                                              opportunity_maps_=maps, surface=surface)
+            written += write_overlay(overlays, out_dir, project=project, region=region,
+                                     meta=ometa, overwrite=overwrite, progress=progress,
+                                     codes=todo, engine=engine, later=later)
+            summary["zones"] = int(sum(len(o.zones) for o in overlays))
+    if project.scoring is not None and audience != "public":
+        _, ranking = rank_premises(project, audience=audience, municipalities=codes,
+                                   region=region, opportunity_maps_=maps, surface=surface,
+                                   overlays_=overlays)
+        written += write_ranking(ranking, out_dir, project=project, audience=audience,
+                                 overwrite=overwrite, engine=engine, later=later)
+        summary["premises"] = len(ranking.table)
+        if capacity and period:
+            plan = plan_inspections(ranking, period=period, capacity=capacity)
+            written += write_plan(plan, out_dir, project=project, audience=audience,
+                                  overwrite=overwrite)
+            summary["plan"] = plan.plan["soort"].value_counts().to_dict()
+    if maps is not None:
+        written += html_maps(project, out_dir, municipalities=codes, audience=audience,
+                             offline=offline, region=region, overwrite=overwrite,
+                             progress=progress, opportunity_maps_=maps, surface=surface,
+                             ranking=ranking, engine=engine, risk_maps_=rmaps,
+                             overlays_=overlays, later=later)
+    if project.register_spec is not None:
+        written += write_progress(project, out_dir / "voortgang", overwrite=overwrite)
+    return written
 
 
 @clock.fixed()  # one time stamp for every file of the run
@@ -2038,7 +2154,6 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     codes = region.select(municipalities)
     summary: dict = {"municipalities": len(codes), "audience": audience}
     written: list[Path] = []
-    maps = surface = ranking = rmaps = overlays = None
     reused = _reusable(out_dir, project, audience, codes) if resume else []
     io.remove_temporary(out_dir)  # what a killed run left: never outputs
     todo = [c for c in codes if c not in reused]
@@ -2048,54 +2163,21 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
                     for n in files_of(project, (*OPPORTUNITY_FILES, *RISK_FILES,
                                                 *OVERLAY_FILES))]
         overwrite = True  # the files of the others are rewritten
-    if project.opportunity is not None:
-        check_outputs(out_dir, codes, overwrite=overwrite)
-        _, maps = opportunity_maps(project, municipalities=codes, region=region,
-                                   progress=progress, engine=engine)
-        written += _write_each(engine, partial(
-            write_opportunity, out_dir=out_dir, project=project, region=region,
-            overwrite=overwrite, progress=progress), [m for m in maps if m.code in todo],
-            desc="kaarten schrijven")
-        summary["opportunity"] = len(maps)
-    if project.risk is not None:
-        if project.risk.layer is None:
-            surface = risk_surface(project, region, progress=progress, engine=engine)
-            summary["risk_settings"] = surface[0].settings.as_dict()
-        _, rmaps, meta = risk_maps(project, municipalities=codes, audience=audience,
-                                   region=region, progress=progress, surface=surface)
-        written += _write_each(engine, partial(
-            write_risk, out_dir=out_dir, project=project, meta=meta, overwrite=overwrite,
-            progress=progress), [m for m in rmaps if m.code in todo],
-            desc="risicokaarten schrijven")
-        summary["risk"] = len(rmaps)
-        if maps is not None:
-            _, overlays, ometa = overlay_maps(project, municipalities=codes, audience=audience,
-                                              region=region, progress=progress,
-                                              opportunity_maps_=maps, surface=surface)
-            written += write_overlay(overlays, out_dir, project=project, region=region,
-                                     meta=ometa, overwrite=overwrite, progress=progress,
-                                     codes=todo, engine=engine)
-            summary["zones"] = int(sum(len(o.zones) for o in overlays))
-    if project.scoring is not None and audience != "public":
-        _, ranking = rank_premises(project, audience=audience, municipalities=codes,
-                                   region=region, opportunity_maps_=maps, surface=surface,
-                                   overlays_=overlays)
-        written += write_ranking(ranking, out_dir, project=project, audience=audience,
-                                 overwrite=overwrite, engine=engine)
-        summary["premises"] = len(ranking.table)
-        if capacity and period:
-            plan = plan_inspections(ranking, period=period, capacity=capacity)
-            written += write_plan(plan, out_dir, project=project, audience=audience,
-                                  overwrite=overwrite)
-            summary["plan"] = plan.plan["soort"].value_counts().to_dict()
-    if maps is not None:
-        written += html_maps(project, out_dir, municipalities=codes, audience=audience,
-                             offline=offline, region=region, overwrite=overwrite,
-                             progress=progress, opportunity_maps_=maps, surface=surface,
-                             ranking=ranking, engine=engine, risk_maps_=rmaps,
-                             overlays_=overlays)
-    if project.register_spec is not None:
-        written += write_progress(project, out_dir / "voortgang", overwrite=overwrite)
+    # On a parallel engine the workers measure and write while this process computes the
+    # next stage: `later` holds the work in flight (see _each), all of it done before the
+    # manifest.
+    later: list[Pending] = []
+    try:
+        written += _run_stages(project, out_dir, region=region, codes=codes, todo=todo,
+                               audience=audience, capacity=capacity, period=period,
+                               offline=offline, overwrite=overwrite, progress=progress,
+                               engine=engine, summary=summary, later=later)
+        for pending in later:
+            written += pending.result()
+    except BaseException:
+        for pending in later:
+            pending.cancel()
+        raise
     written.append(write_manifest(out_dir, written, project=project, audience=audience))
     summary["files"] = len(written)
     return written, summary
