@@ -520,15 +520,17 @@ def _read_vector(path, *, crs, layer, where, declared_crs, bbox, columns, repair
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            numeric = _numeric_fields(info, columns)
             pts = _read_ogr_xy(src, layer=layer, where=where, bbox=read_bbox,
-                               columns=columns) if plain else None
+                               columns=columns, numeric=numeric) if plain else None
             if pts is not None:
                 x, y, attrs = pts
                 if not src_crs.equals(crs):
                     x, y = transformer(src_crs, crs).transform(x, y)
                 return Points(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float),
                               data=attrs)
-            gdf = _read_ogr(src, layer=layer, where=where, bbox=read_bbox, columns=columns)
+            gdf = _read_ogr(src, layer=layer, where=where, bbox=read_bbox, columns=columns,
+                            numeric=numeric)
     except Exception as exc:
         if where:
             raise ConfigError(f"{where_txt}: the filter where = {where!r} is not valid OGR SQL "
@@ -557,50 +559,70 @@ def _read_vector(path, *, crs, layer, where, declared_crs, bbox, columns, repair
                                where_txt=where_txt)
 
 
+def _numeric_fields(info: dict, columns: list[str] | None) -> bool:
+    """Whether ``columns`` are named and all integer or real fields (per pyogrio's
+    ``read_info``): such columns come out of GDAL's Arrow stream with the types
+    ``read_dataframe`` gives them, so they are read with the geometries."""
+    dtypes = dict(zip(info["fields"], info["dtypes"], strict=True))
+    return bool(columns) and all(np.dtype(dtypes[c]).kind in "iuf" for c in columns)
+
+
 def _read_ogr(src: str, *, layer: str | None, where: str | None, bbox: tuple | None,
-              columns: list[str] | None) -> gpd.GeoDataFrame:
+              columns: list[str] | None, numeric: bool = False) -> gpd.GeoDataFrame:
     """``pyogrio.read_dataframe(…, fid_as_index=True, on_invalid="ignore")``, faster.
 
     The geometries come from GDAL's Arrow stream as WKB and 2-D points are decoded with numpy
     (:func:`geometries_from_wkb`): making a million shapely points from WKB bytes objects
-    takes seconds, the bytes objects themselves as long again. The attributes (if any are
-    asked for) are read as pyogrio reads them, without geometries, so their types are those
-    of ``read_dataframe``. No CRS is set; the caller sets the source's.
+    takes seconds, the bytes objects themselves as long again. ``numeric`` attribute columns
+    (:func:`_numeric_fields`) come from the same stream; other columns (if any are asked
+    for) are read as pyogrio reads them, without geometries, so their types are those of
+    ``read_dataframe``. No CRS is set; the caller sets the source's.
     """
-    index, wkb = _read_wkb(src, layer=layer, where=where, bbox=bbox)
+    index, wkb, attrs = _read_wkb(src, layer=layer, where=where, bbox=bbox,
+                                  columns=columns if numeric else None)
     geoms = geometries_from_wkb(wkb)
-    return gpd.GeoDataFrame(_attributes(src, index, layer=layer, where=where, bbox=bbox,
-                                        columns=columns), geometry=geoms)
+    if attrs is None:
+        attrs = _attributes(src, index, layer=layer, where=where, bbox=bbox, columns=columns)
+    return gpd.GeoDataFrame(attrs, geometry=geoms)
 
 
 def _read_ogr_xy(src: str, *, layer: str | None, where: str | None, bbox: tuple | None,
-                 columns: list[str] | None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame] | None:
+                 columns: list[str] | None, numeric: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame] | None:
     """x, y (in the file's CRS) and attributes of a layer of plain 2-D points, else None.
 
     None when no feature matches or any feature is not a finite little-endian 2-D point
     (null, empty, 3-D, …): :func:`_read_ogr` and the geometry checks then take over.
     """
-    index, wkb = _read_wkb(src, layer=layer, where=where, bbox=bbox)
+    index, wkb, attrs = _read_wkb(src, layer=layer, where=where, bbox=bbox,
+                                  columns=columns if numeric else None)
     if len(index) == 0 or wkb.null_count:
         return None
     xy, plain = _plain_points(wkb)
     if not plain.all():
         return None
-    attrs = _attributes(src, index, layer=layer, where=where, bbox=bbox, columns=columns)
+    if attrs is None:
+        attrs = _attributes(src, index, layer=layer, where=where, bbox=bbox, columns=columns)
     return xy[:, 0].copy(), xy[:, 1].copy(), attrs
 
 
-def _read_wkb(src: str, *, layer: str | None, where: str | None, bbox: tuple | None):
-    """The FIDs (as the index pyogrio's ``fid_as_index`` gives) and the WKB Arrow array."""
+def _read_wkb(src: str, *, layer: str | None, where: str | None, bbox: tuple | None,
+              columns: list[str] | None = None):
+    """The FIDs (as the index pyogrio's ``fid_as_index`` gives), the WKB Arrow array and,
+    when ``columns`` are named, those attribute columns as a DataFrame (else None)."""
     import pyarrow as pa
 
-    meta, table = pyogrio.read_arrow(src, layer=layer, where=where, bbox=bbox, columns=[],
-                                     return_fids=True)
+    meta, table = pyogrio.read_arrow(src, layer=layer, where=where, bbox=bbox,
+                                     columns=columns or [], return_fids=True)
     index = pd.Index(table.column(meta["fid_column"]).to_numpy(), name="fid")
     wkb = table.column(meta["geometry_name"] or "wkb_geometry").combine_chunks()
     if pa.types.is_large_binary(wkb.type):
         wkb = wkb.cast(pa.binary())
-    return index, wkb
+    attrs = None
+    if columns:
+        attrs = table.select(columns).to_pandas()
+        attrs.index = index
+    return index, wkb, attrs
 
 
 def _attributes(src: str, index: pd.Index, *, layer: str | None, where: str | None,

@@ -507,6 +507,41 @@ def test_points_as_arrays_equal_the_geodataframe(tmp_path, crs):
     assert pts.data.index.name == "fid"
 
 
+@pytest.mark.parametrize("as_points", [False, True])
+@pytest.mark.parametrize("geometry", ["points", "polygons"])
+def test_numeric_columns_read_with_the_geometries_are_typed_as_pyogrio_types_them(
+        tmp_path, as_points, geometry):
+    """Integer and real columns come from the same Arrow read as the geometries: values,
+    nulls and dtypes equal pyogrio's own ``read_dataframe`` (an integer column with nulls is
+    float64 with NaN there, an int32 stays int32)."""
+    import pyogrio
+
+    n = 40
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(150_000, 151_000, n), rng.uniform(450_000, 451_000, n)
+    geoms = shapely.points(x, y) if geometry == "points" else shapely.box(x, y, x + 5, y + 7)
+    gdf = gpd.GeoDataFrame({
+        "met_gaten": pd.array([None if i % 7 == 0 else i for i in range(n)], dtype="Int64"),
+        "klein": np.arange(n, dtype="int32"), "groot": np.arange(n, dtype="int64") * 10**10,
+        "reeel": np.where(np.arange(n) % 5 == 0, np.nan, rng.normal(size=n)),
+        "tekst": [f"t{i}" for i in range(n)]}, geometry=geoms, crs=RD)
+    path = tmp_path / "getallen.gpkg"
+    gdf.to_file(path, layer="v")
+    cols = ["met_gaten", "klein", "groot", "reeel"]
+    kw = {"layer": "v", "where": "klein <> 3", "bbox": (150_000, 450_000, 150_800, 450_900)}
+    want = pyogrio.read_dataframe(path, columns=cols, read_geometry=False, fid_as_index=True,
+                                  **kw)
+    assert want["met_gaten"].dtype == "float64" and want["klein"].dtype == "int32"
+    got = io.read_vector(path, crs=RD_NEW, columns=cols, as_points=as_points, **kw)
+    attrs = got.data if as_points else pd.DataFrame(got.drop(columns="geometry"))
+    pd.testing.assert_frame_equal(attrs, want)
+    for mixed in (["klein", "tekst"], ["tekst"]):  # text: read as pyogrio reads it, still equal
+        got = io.read_vector(path, crs=RD_NEW, columns=mixed, as_points=as_points, **kw)
+        attrs = got.data if as_points else pd.DataFrame(got.drop(columns="geometry"))
+        pd.testing.assert_frame_equal(attrs, pyogrio.read_dataframe(
+            path, columns=mixed, read_geometry=False, fid_as_index=True, **kw))
+
+
 def test_points_as_arrays_keep_the_geometry_checks(tmp_path):
     """A null or empty point is refused (or dropped with repair) exactly as without arrays."""
     path = tmp_path / "gaten.gpkg"
