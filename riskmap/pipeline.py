@@ -216,8 +216,12 @@ def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
         first.setdefault(_key(job[2]), job)
     fn = partial(_measure_job, project=project, grid=grid, partition=partition)
     if engine is not None and getattr(engine, "workers", 1) > 1:
-        pending = engine.submit(fn, list(first.values()), desc="indicatoren",
-                                progress=progress)
+        # the largest sources first, so that no worker starts a long read at the end
+        todo = list(first.values())
+        order = np.argsort([-_source_bytes(project, ind) for _, _, ind in todo], kind="stable")
+        pending = engine.submit(fn, [todo[i] for i in order], desc="indicatoren",
+                                progress=progress).then(
+            lambda res: [res[k] for k in np.argsort(order)])
     else:
         pending = Pending.done([fn(job) for job in tqdm(first.values(), desc="indicatoren",
                                                         disable=not progress)])
@@ -237,6 +241,15 @@ def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
 
     pending = pending.then(assemble)
     return pending.result() if wait else pending
+
+
+def _source_bytes(project: Project, ind: IndicatorSpec) -> int:
+    """The size of an indicator's source file (0 when it is not a local file)."""
+    path = project.source_path(ind.source)
+    try:
+        return 0 if io.is_remote(path) else Path(path).stat().st_size
+    except OSError:
+        return 0  # reported by the reader
 
 
 def _measure_job(job, *, project: Project, grid: Grid, partition: bool

@@ -179,6 +179,36 @@ def test_warped_png_shows_the_right_class_at_every_cell():
         assert "#{:02x}{:02x}{:02x}".format(*tuple(palette[k])) == color
 
 
+@pytest.mark.parametrize(("bounds", "width", "height"), [
+    ((120_000, 440_000, 135_000, 455_000), 150, 150),
+    ((100_000, 430_000, 180_000, 470_000), 800, 400),
+    ((140_000, 450_000, 142_500, 461_000), 25, 110),
+    ((13_000, 306_000, 278_000, 620_000), 265, 314)])  # the whole of the Netherlands
+def test_mercator_grid_covers_the_grid_like_gdals(bounds, width, height):
+    """The page grid: its extent holds every cell corner of the grid (projected with pyproj,
+    independently; to 1 % of a pixel: the outline is sampled at 21 points per side, as GDAL
+    does), its origin is GDAL's, and its pixel size and shape are within 2 % of GDAL's
+    ``calculate_default_transform`` (which refines the classic rule)."""
+    import rasterio.crs
+    from rasterio.warp import calculate_default_transform
+
+    from riskmap.crs import RD_NEW
+
+    tr, w, h = webmap.mercator_transform(RD_NEW, bounds, width, height)
+    assert tr.a == -tr.e > 0 and tr.b == tr.d == 0
+    left, bottom, right, top = bounds
+    cx, cy = np.meshgrid(np.linspace(left, right, width + 1), np.linspace(bottom, top, height + 1))
+    mx, my = Transformer.from_crs(RD, 3857, always_xy=True).transform(cx, cy)
+    slack = 0.01 * tr.a
+    assert mx.min() >= tr.c - slack and my.max() <= tr.f + slack
+    assert mx.max() <= tr.c + (w + 0.5) * tr.a and my.min() >= tr.f - (h + 0.5) * tr.a
+    gdal, gw, gh = calculate_default_transform(rasterio.crs.CRS.from_epsg(28992), "EPSG:3857",
+                                               width, height, *bounds)
+    assert (tr.c, tr.f) == pytest.approx((gdal.c, gdal.f), abs=1e-3)
+    assert tr.a == pytest.approx(gdal.a, rel=0.02)
+    assert w == pytest.approx(gw, rel=0.02, abs=1) and h == pytest.approx(gh, rel=0.02, abs=1)
+
+
 def test_vectors_are_reprojected_to_lon_lat():
     html = build()
     geometries = re.findall(r'"coordinates": (\[[-\d., \[\]]+\])', html)
