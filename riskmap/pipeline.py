@@ -7,6 +7,7 @@ writes the deliverables. A notebook user can call each function alone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -509,10 +510,52 @@ def write_sidecar(path: str | Path, prov: dict[str, object]) -> Path:
     return side
 
 
+#: The cells of the municipalities' GeoPackages (rows, columns, ids, squares) by grid and
+#: mask, while :func:`run_project` keeps them (None: not kept): the opportunity, risk and
+#: overlay files of a municipality share them, and they are made before the writers fork.
+_CELL_LAYERS: dict[tuple, tuple] | None = None
+#: Cells of a region grid up to which a run keeps them (the region at 50 m has ~1.3 M).
+CELL_LAYERS_MAX = 2_000_000
+
+
+def _cell_layer(grid: Grid, mask: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, columns, ids and squares of the ``mask`` cells of ``grid``."""
+    key = (grid.x0, grid.y1, grid.width, grid.height, grid.cell_size,
+           np.packbits(mask).tobytes())
+    if _CELL_LAYERS is not None and key in _CELL_LAYERS:
+        return _CELL_LAYERS[key]
+    rows, cols = np.nonzero(mask)
+    layer = (rows, cols, grid.cell_ids(rows, cols), grid.cell_polygons(rows, cols))
+    if _CELL_LAYERS is not None:
+        _CELL_LAYERS[key] = layer
+    return layer
+
+
+@contextlib.contextmanager
+def _cell_layers_kept(project: Project, region: Region):
+    """Keep the cells made for the files of a run (see :data:`_CELL_LAYERS`)."""
+    global _CELL_LAYERS
+    keep = project.region.writes_cell_polygons() and \
+        region.grid.width * region.grid.height <= CELL_LAYERS_MAX
+    _CELL_LAYERS = {} if keep else None
+    try:
+        yield
+    finally:
+        _CELL_LAYERS = None
+
+
+def _make_cell_layers(region: Region, codes: list[str]) -> None:
+    """The cells of ``codes``, made now (when they are kept) for the writers forked later."""
+    if _CELL_LAYERS is not None:
+        for code in codes:
+            _cell_layer(region.grid.subgrid(*region.window(code)), region.mask(code))
+
+
 def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
-    rows, cols = np.nonzero(m.mask)
+    rows, cols, ids, squares = _cell_layer(m.grid, m.mask)
     data = {
-        "cell_id": m.grid.cell_ids(rows, cols),
+        "cell_id": ids,
         "statcode": np.full(rows.size, m.code),
         "score": m.score[rows, cols].astype("float32"),
         "klasse": m.klasse[rows, cols].astype("int16"),
@@ -522,7 +565,7 @@ def _cells_frame(m: opportunity.OpportunityMap) -> gpd.GeoDataFrame:
         data[f"score_{t}"] = m.theme_scores[t][rows, cols].astype("float32")
     for col, arr in m.contributions.items():
         data[col] = arr[rows, cols].astype("float32")
-    return gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
+    return gpd.GeoDataFrame(data, geometry=squares, crs=m.grid.crs)
 
 
 OPPORTUNITY_FILES = ("opportunity.tif", "opportunity.gpkg", "opportunity.png")
@@ -931,8 +974,8 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
     for m in tqdm(maps, desc="risicokaarten schrijven", disable=not progress):
         tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{m.code} {m.name}"}
         folder = out_dir / m.code
-        rows, cols = np.nonzero(m.mask)
-        data = {"cell_id": m.grid.cell_ids(rows, cols), "statcode": np.full(rows.size, m.code),
+        rows, cols, ids, squares = _cell_layer(m.grid, m.mask)
+        data = {"cell_id": ids, "statcode": np.full(rows.size, m.code),
                 "klasse": m.klasse[rows, cols].astype("int16")}
         if audience == "police" and m.score is not None:
             extra = {"score": m.score, "dichtheid": m.density, "aantal": m.counts,
@@ -956,7 +999,7 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
         if not project.region.writes_cell_polygons():
             _drop_stale(folder / "risk.gpkg", overwrite=overwrite)
             continue
-        gdf = gpd.GeoDataFrame(data, geometry=m.grid.cell_polygons(rows, cols), crs=m.grid.crs)
+        gdf = gpd.GeoDataFrame(data, geometry=squares, crs=m.grid.crs)
         written.append(io.write_gpkg(folder / "risk.gpkg", gdf, layer="cells", metadata=tags,
                                      styles={"cells": style}))
     return written
@@ -1167,9 +1210,9 @@ def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str,
         folder / "overlay.tif", np.where(ov.mask, ov.bivariate, np.nan), ov.grid, tags=tags,
         descriptions=["bivariaat"], dtype="uint8", nodata=0,
         colormap=styles.BIVARIATE_COLORS))
-    rows, cols = np.nonzero(ov.mask)
+    rows, cols, ids, squares = _cell_layer(ov.grid, ov.mask)
     names = np.array(["", *overlay_zones().values()], dtype=object)
-    cells = {"cell_id": ov.grid.cell_ids(rows, cols), "statcode": np.full(rows.size, ov.code),
+    cells = {"cell_id": ids, "statcode": np.full(rows.size, ov.code),
              "gelegenheid": ov.opportunity_class[rows, cols].astype("int16"),
              "risico": ov.risk_class[rows, cols].astype("int16"),
              "bivariaat": ov.bivariate[rows, cols].astype("int16"),
@@ -1179,8 +1222,7 @@ def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str,
         cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
     layers, layer_styles = {}, {}
     if cell_polygons:
-        layers["cells"] = gpd.GeoDataFrame(cells, geometry=ov.grid.cell_polygons(rows, cols),
-                                           crs=ov.grid.crs)
+        layers["cells"] = gpd.GeoDataFrame(cells, geometry=squares, crs=ov.grid.crs)
         layer_styles["cells"] = cell_style
     written.append(io.write_gpkg(folder / "overlay.gpkg", layers | {"zones": ov.zones},
                                  metadata=tags, styles=layer_styles | {"zones": zone_style}))
@@ -2081,8 +2123,10 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
         measures = compute_measures(project, region, progress=progress, engine=engine,
                                     codes=_measured_codes(project, codes), wait=False)
         later.append(measures)  # cancelled on an error
-    # the inputs' hashes for the provenance, once, here: the writers forked later inherit them
+    # the inputs' hashes for the provenance and the cells of the GeoPackages, once, here (while
+    # the workers measure): the writers forked later inherit them
     provenance(project, audience=audience)
+    _make_cell_layers(region, todo)
     if project.risk is not None and project.risk.layer is None:
         try:  # while the workers measure
             surface = risk_surface(project, region, progress=progress, engine=engine)
@@ -2181,12 +2225,13 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     # manifest.
     later: list[Pending] = []
     try:
-        written += _run_stages(project, out_dir, region=region, codes=codes, todo=todo,
-                               audience=audience, capacity=capacity, period=period,
-                               offline=offline, overwrite=overwrite, progress=progress,
-                               engine=engine, summary=summary, later=later)
-        for pending in later:
-            written += pending.result()
+        with _cell_layers_kept(project, region):
+            written += _run_stages(project, out_dir, region=region, codes=codes, todo=todo,
+                                   audience=audience, capacity=capacity, period=period,
+                                   offline=offline, overwrite=overwrite, progress=progress,
+                                   engine=engine, summary=summary, later=later)
+            for pending in later:
+                written += pending.result()
     except BaseException:
         for pending in later:
             pending.cancel()
