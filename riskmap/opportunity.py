@@ -15,7 +15,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
-import mapclassify
 import numpy as np
 
 from riskmap import transforms
@@ -122,6 +121,8 @@ def classify(values: np.ndarray, *, k: int = 5, breaks: list[float] | None = Non
     Returns the classes and the upper bounds of the classes (mapclassify ``bins``).
     With many equal values quantiles can yield fewer than ``k`` distinct classes.
     """
+    import mapclassify  # here: it imports scipy.stats, scikit-learn and pyplot (~1.3 s)
+
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return np.zeros(0, dtype=np.int8), []

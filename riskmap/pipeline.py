@@ -2111,9 +2111,14 @@ def _flat_files(results: list[list[Path]]) -> list[Path]:
     return [p for paths in results for p in paths]
 
 
-def _import_writers() -> None:
-    """Import what the writers use, here, once: a module first imported in a forked worker is
-    imported again in every worker of every batch (openpyxl alone: ~0.25 s each)."""
+def _import_later_stages(*, writers: bool) -> None:
+    """Import what the classes and (``writers``) the forked writers use, while the workers
+    measure: a module first imported in a forked worker is imported again in every worker of
+    every batch (openpyxl alone: ~0.25 s each)."""
+    import mapclassify  # noqa: F401  (classes)
+
+    if not writers:
+        return
     import sqlite3  # noqa: F401  (GeoPackage styles)
     import xml.sax.saxutils  # noqa: F401  (QGIS styles)
 
@@ -2143,8 +2148,7 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
     # the workers measure): the writers forked later inherit them
     provenance(project, audience=audience)
     _make_cell_layers(region, todo)
-    if engine is not None and engine.parallel:
-        _import_writers()
+    _import_later_stages(writers=engine is not None and engine.parallel)
     if project.risk is not None and project.risk.layer is None:
         try:  # while the workers measure
             surface = risk_surface(project, region, progress=progress, engine=engine)
