@@ -13,6 +13,7 @@ import contextlib
 import functools
 import glob
 import json
+import logging
 import os
 import re
 import tempfile
@@ -1206,9 +1207,36 @@ def write_geotiff(
         factors = [f for f in (2, 4, 8, 16) if min(grid.shape) // f >= 2]
         if factors:
             method = Resampling.average if is_float else Resampling.mode
-            ds.build_overviews(factors, method)
+            with _without_gdal_message(_PALETTE_OVERVIEW_NOTE):
+                ds.build_overviews(factors, method)
             ds.update_tags(ns="rio_overview", resampling=method.name)
     return Path(path)
+
+
+#: What GDAL (3.10) says when it builds MODE overviews of a band with a colour table, the
+#: table being there: the most frequent class per overview pixel is what the classes need.
+_PALETTE_OVERVIEW_NOTE = "Computing overviews on palette index raster bands without a palette"
+
+
+class _Without(logging.Filter):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_gdal_message(text: str) -> Iterator[None]:
+    """Leave out one message that GDAL sends through rasterio's logger, for the block."""
+    logger = logging.getLogger("rasterio._env")
+    drop = _Without(text)
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 def write_gpkg(

@@ -242,6 +242,31 @@ def test_geotiff_writer(tmp_path):
         assert ds.profile["compress"] == "deflate" and ds.profile["tiled"]
 
 
+def test_class_geotiff_with_palette_overviews_logs_nothing(tmp_path, caplog):
+    """A class raster with a colour table gets MODE overviews (the most frequent class) and
+    its palette, without GDAL's note about palettes on stderr; the note is left out only
+    while the overviews are built."""
+    import logging
+
+    grid = Grid.from_bounds(150_000, 450_000, 153_200, 453_200)  # 32 × 32 cells
+    classes = np.tile(np.repeat([1.0, 2.0, 3.0, 4.0], 8), (32, 1))
+    with caplog.at_level(logging.WARNING, logger="rasterio._env"):
+        p = io.write_geotiff(tmp_path / "k.tif", classes, grid, dtype="uint8", nodata=0,
+                             colormap={1: "#ff0000", 2: "#00ff00", 3: "#0000ff", 4: "#ffffff"})
+    assert [r.getMessage() for r in caplog.records] == []
+    assert logging.getLogger("rasterio._env").filters == []
+    with rasterio.open(p) as ds:
+        assert ds.overviews(1) == [2, 4, 8, 16]
+        assert ds.colormap(1)[2][:3] == (0, 255, 0)
+        # 2 × 2 overview pixels of 16 × 16 cells: mode of columns 0-15 (classes 1, 2)
+        ovr = ds.read(1, out_shape=(2, 2))
+        assert set(np.unique(ovr)) <= {1, 2, 3, 4}
+    logger = logging.getLogger("rasterio._env")
+    with caplog.at_level(logging.WARNING, logger="rasterio._env"):
+        logger.warning(io._PALETTE_OVERVIEW_NOTE)  # other times it is still heard
+    assert len(caplog.records) == 1
+
+
 def test_filter_matching_only_outside_the_region_warns_and_returns_nothing(gpkg):
     from riskmap.errors import RiskmapWarning
 
