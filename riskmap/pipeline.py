@@ -2098,17 +2098,36 @@ def _each(engine, fn, items: list, *, desc: str, progress: bool = False,
     is returned here.
     """
     if engine is None or not engine.parallel:
-        results = [fn(item) for item in tqdm(items, desc=desc, disable=not progress)]
-    elif later is not None:
+        return _flat_files([fn(item) for item in tqdm(items, desc=desc,
+                                                      disable=not progress)])
+    fn = partial(_hashed, write=fn)  # the workers hash their files for the manifest
+    if later is not None:
         later.append(engine.submit(fn, items, desc=desc, progress=progress).then(_flat_files))
         return []
-    else:
-        results = engine.map(fn, items, desc=desc, progress=progress)
-    return _flat_files(results)
+    return _flat_files(engine.map(fn, items, desc=desc, progress=progress))
 
 
-def _flat_files(results: list[list[Path]]) -> list[Path]:
-    return [p for paths in results for p in paths]
+def _hashed(item, *, write) -> list[tuple[Path, str, float, int]]:
+    """``write(item)``'s files with their SHA-256, modification time and size (on a worker,
+    while the file is in the page cache)."""
+    out = []
+    for path in write(item):
+        st = Path(path).stat()
+        out.append((path, _sha256(path), st.st_mtime, st.st_size))
+    return out
+
+
+def _flat_files(results: list[list]) -> list[Path]:
+    """The files of all items; the hashes the workers computed are kept for the manifest."""
+    files = []
+    for entries in results:
+        for entry in entries:
+            if isinstance(entry, tuple):
+                path, sha, mtime, size = entry
+                _HASHES[(str(path), mtime, size)] = sha
+                entry = path
+            files.append(entry)
+    return files
 
 
 def _import_later_stages(*, writers: bool) -> None:
