@@ -406,17 +406,32 @@ def _warp_to_mercator(classes: np.ndarray, grid: Grid, *, max_pixels: int = 4_00
 
     The output pixel is half the default (area-preserving) resolution, so cell edges stay
     sharp after nearest-neighbour resampling, unless that would exceed ``max_pixels``.
+    The layers of a page share a grid: GDAL warps the grid's cell numbers once
+    (:func:`_warped_cells`) and every layer takes its classes from them (the same pixels
+    as warping each layer with nearest: the nearest cell does not depend on the values).
     """
+    cells, bounds = _warped_cells(grid, max_pixels)
+    flat = np.zeros(classes.size + 1, dtype=np.uint8)
+    flat[1:] = np.asarray(classes).ravel()
+    return flat[cells], [list(corner) for corner in bounds]
+
+
+@functools.lru_cache(maxsize=8)
+def _warped_cells(grid: Grid, max_pixels: int) -> tuple[np.ndarray, list[list[float]]]:
+    """The grid's cell numbers + 1 warped to EPSG:3857 (nearest; 0 outside the grid), and
+    the lat/lon bounds of the warped image."""
     src_crs = rasterio.crs.CRS.from_wkt(grid.crs.to_wkt())
     base, width, height = mercator_transform(grid.crs, grid.bounds, grid.width, grid.height)
     oversample = 2 if 4 * width * height <= max_pixels else 1
     res = base.a / oversample
     width, height = width * oversample, height * oversample
     transform = Affine(res, 0.0, base.c, 0.0, -res, base.f)
-    out = np.zeros((height, width), dtype=np.uint8)
-    reproject(source=classes, destination=out, src_transform=grid.transform, src_crs=src_crs,
+    numbers = np.arange(1, grid.width * grid.height + 1, dtype=np.int32).reshape(grid.shape)
+    out = np.zeros((height, width), dtype=np.int32)
+    reproject(source=numbers, destination=out, src_transform=grid.transform, src_crs=src_crs,
               src_nodata=0, dst_transform=transform, dst_crs="EPSG:3857", dst_nodata=0,
               resampling=Resampling.nearest)
+    out.flags.writeable = False  # shared by the layers of a page (cached)
     xmin, ymax = base.c, base.f
     xmax, ymin = xmin + width * res, ymax - height * res
     to_ll = transformer(3857, 4326)

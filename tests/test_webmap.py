@@ -209,6 +209,33 @@ def test_mercator_grid_covers_the_grid_like_gdals(bounds, width, height):
     assert w == pytest.approx(gw, rel=0.02, abs=1) and h == pytest.approx(gh, rel=0.02, abs=1)
 
 
+@pytest.mark.parametrize("shape", [(37, 53), (120, 90), (5, 300)])
+def test_warp_through_cell_numbers_equals_gdal_per_layer(shape):
+    """Every layer of a page takes its pixels from the grid's warped cell numbers: the same
+    image, pixel for pixel, as GDAL warping that layer itself (nearest, 0 = nodata)."""
+    import rasterio.crs
+    from affine import Affine
+    from rasterio.warp import Resampling, reproject
+
+    from riskmap.crs import RD_NEW
+
+    rng = np.random.default_rng(shape[0])
+    grid = Grid(140_000.0, 470_000.0, shape[1], shape[0], 100.0, RD_NEW)
+    for _ in range(3):  # three layers on one grid (the cell numbers are warped once)
+        classes = rng.integers(0, 6, size=shape).astype(np.uint8)
+        image, bounds = webmap._warp_to_mercator(classes, grid)
+        base, w, h = webmap.mercator_transform(grid.crs, grid.bounds, grid.width, grid.height)
+        k = image.shape[0] // h
+        want = np.zeros((h * k, w * k), dtype=np.uint8)
+        reproject(source=classes, destination=want, src_transform=grid.transform,
+                  src_crs=rasterio.crs.CRS.from_epsg(28992), src_nodata=0,
+                  dst_transform=Affine(base.a / k, 0, base.c, 0, -base.a / k, base.f),
+                  dst_crs="EPSG:3857", dst_nodata=0, resampling=Resampling.nearest)
+        assert image.dtype == np.uint8
+        np.testing.assert_array_equal(image, want)
+        assert (image > 0).sum() > 0.5 * (classes > 0).sum() * k * k * 0.9
+
+
 def test_vectors_are_reprojected_to_lon_lat():
     html = build()
     geometries = re.findall(r'"coordinates": (\[[-\d., \[\]]+\])', html)
