@@ -168,6 +168,9 @@ class Pending:
                 self._outcome = (True, self._wait())
             except BaseException as exc:
                 self._outcome = (False, exc)
+            # done: let go of the work (a batch refers to its pending: without this the
+            # cycle, and the results it holds, would wait for the cyclic collector)
+            self._wait = self._cancel = None
         ok, value = self._outcome
         if not ok:
             raise value
@@ -181,6 +184,7 @@ class Pending:
         if self._outcome is None and self._cancel is not None:
             self._cancel()
             self._outcome = (False, RuntimeError("cancelled"))
+            self._wait = self._cancel = None
 
 
 #: What the forked workers of :class:`_ForkedBatch` run: batch number → (fn, items, the

@@ -2180,6 +2180,7 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
         _, maps = opportunity_maps(project, municipalities=codes, region=region,
                                    progress=progress, engine=engine,
                                    measures=measures.result())
+        measures = None  # the raw measures (a grid each) are not needed again: freed
         written += _write_each(engine, partial(
             write_opportunity, out_dir=out_dir, project=project, region=region,
             overwrite=overwrite, progress=progress), [m for m in maps if m.code in todo],
