@@ -59,6 +59,25 @@ def _burn(geoms: np.ndarray, grid: Grid) -> np.ndarray:
     return out
 
 
+def distance_to_cells(target: np.ndarray, rows: np.ndarray, cols: np.ndarray, *,
+                      cell_size: float) -> np.ndarray:
+    """Distance in metres from the centres of the cells ``(rows, cols)`` to the centre of the
+    nearest ``target`` cell: what ``scipy.ndimage.distance_transform_edt(~target,
+    sampling=cell_size)`` holds at those cells (tested equal), without transforming the
+    whole grid (a KD-tree of the target cells; ~15 M cells at 25 m for a few 10,000
+    premises). No target cell: infinity."""
+    from scipy.spatial import cKDTree
+
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    tr, tc = np.nonzero(target)
+    if tr.size == 0:
+        return np.full(rows.shape, np.inf)
+    s = float(cell_size)
+    tree = cKDTree(np.column_stack([tr * s, tc * s]))
+    d, _ = tree.query(np.column_stack([rows * s, cols * s]))
+    return d
+
+
 def distance(
     geoms: np.ndarray, grid: Grid, *, max_distance: float = 10_000.0, mode: str = "raster"
 ) -> np.ndarray:

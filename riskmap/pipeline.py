@@ -975,10 +975,9 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
     for m in tqdm(maps, desc="risicokaarten schrijven", disable=not progress):
         tags = _flat(prov) | {"RISKMAP_MUNICIPALITY": f"{m.code} {m.name}"}
         folder = out_dir / m.code
-        rows, cols, ids, squares = _cell_layer(m.grid, m.mask)
-        data = {"cell_id": ids, "statcode": np.full(rows.size, m.code),
-                "klasse": m.klasse[rows, cols].astype("int16")}
-        if audience == "police" and m.score is not None:
+        police = audience == "police" and m.score is not None
+        extra = {}
+        if police:
             extra = {"score": m.score, "dichtheid": m.density, "aantal": m.counts,
                      "gi_z": m.gi_z, "gi_p": m.gi_p, "gi_bin": m.gi_bin}
             extra = {k: v for k, v in extra.items() if v is not None}
@@ -988,10 +987,6 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
                               extra[n].astype(float) for n in names])
             written.append(io.write_geotiff(folder / "risk.tif", stack, m.grid, tags=tags,
                                             descriptions=names))
-            for k, v in extra.items():
-                data[k] = v[rows, cols].astype("float32")
-            if m.trend is not None:
-                data["trend"] = m.trend[rows, cols].astype(str)
         else:
             written.append(io.write_geotiff(
                 folder / "risk.tif", np.where(m.mask, m.klasse, np.nan), m.grid, tags=tags,
@@ -1000,6 +995,13 @@ def write_risk(maps: list[RiskMap], out_dir: str | Path, *, project: Project, me
         if not project.region.writes_cell_polygons():
             _drop_stale(folder / "risk.gpkg", overwrite=overwrite)
             continue
+        rows, cols, ids, squares = _cell_layer(m.grid, m.mask)
+        data = {"cell_id": ids, "statcode": np.full(rows.size, m.code),
+                "klasse": m.klasse[rows, cols].astype("int16")}
+        for k, v in extra.items():
+            data[k] = v[rows, cols].astype("float32")
+        if police and m.trend is not None:
+            data["trend"] = m.trend[rows, cols].astype(str)
         gdf = gpd.GeoDataFrame(data, geometry=squares, crs=m.grid.crs)
         written.append(io.write_gpkg(folder / "risk.gpkg", gdf, layer="cells", metadata=tags,
                                      styles={"cells": style}))
@@ -1211,18 +1213,18 @@ def _overlay_files(item, *, out_dir: Path, prov: dict, audience: str,
         folder / "overlay.tif", np.where(ov.mask, ov.bivariate, np.nan), ov.grid, tags=tags,
         descriptions=["bivariaat"], dtype="uint8", nodata=0,
         colormap=styles.BIVARIATE_COLORS))
-    rows, cols, ids, squares = _cell_layer(ov.grid, ov.mask)
-    names = np.array(["", *overlay_zones().values()], dtype=object)
-    cells = {"cell_id": ids, "statcode": np.full(rows.size, ov.code),
-             "gelegenheid": ov.opportunity_class[rows, cols].astype("int16"),
-             "risico": ov.risk_class[rows, cols].astype("int16"),
-             "bivariaat": ov.bivariate[rows, cols].astype("int16"),
-             "zone": ov.zone[rows, cols].astype("int16"),
-             "zone_naam": names[ov.zone[rows, cols]]}
-    if audience == "police":
-        cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
     layers, layer_styles = {}, {}
     if cell_polygons:
+        rows, cols, ids, squares = _cell_layer(ov.grid, ov.mask)
+        names = np.array(["", *overlay_zones().values()], dtype=object)
+        cells = {"cell_id": ids, "statcode": np.full(rows.size, ov.code),
+                 "gelegenheid": ov.opportunity_class[rows, cols].astype("int16"),
+                 "risico": ov.risk_class[rows, cols].astype("int16"),
+                 "bivariaat": ov.bivariate[rows, cols].astype("int16"),
+                 "zone": ov.zone[rows, cols].astype("int16"),
+                 "zone_naam": names[ov.zone[rows, cols]]}
+        if audience == "police":
+            cells["gecombineerd"] = ov.combined[rows, cols].astype("float32")
         layers["cells"] = gpd.GeoDataFrame(cells, geometry=squares, crs=ov.grid.crs)
         layer_styles["cells"] = cell_style
     written.append(io.write_gpkg(folder / "overlay.gpkg", layers | {"zones": ov.zones},
@@ -1558,16 +1560,12 @@ def rank_premises(project: Project, *, audience: str = "partners",
     opp = _region_array(region, omaps, "score")
     zone = _region_array(region, overlays, "zone")
     rc = _region_array(region, overlays, "risk_class")
-    prio = zone == 1
-    from scipy import ndimage
-
-    dist_prio = (ndimage.distance_transform_edt(~prio, sampling=grid.cell_size) if prio.any()
-                 else np.full(grid.shape, 1e6))
     rr, cc = np.clip(r, 0, None), np.clip(c, 0, None)
+    dist_prio = indicators.distance_to_cells(zone == 1, rr, cc, cell_size=grid.cell_size)
     context = {"gelegenheid": opp[rr, cc], "risico": rc[rr, cc],
                "prioriteitszone": (zone[rr, cc] == 1).astype(float),
                "blinde_vlek": (zone[rr, cc] == 2).astype(float),
-               "afstand_prioriteitszone": dist_prio[rr, cc]}
+               "afstand_prioriteitszone": np.where(np.isinf(dist_prio), 1e6, dist_prio)}
     ref = pd.Timestamp(surface[0].settings.reference) if surface is not None else \
         pd.Timestamp(clock.now().date())
     signals = None

@@ -420,3 +420,24 @@ def test_count_refuses_unknown_statistic_and_missing_values():
         indicators.count(x, y, GRID, statistic="median")
     with pytest.raises(ValueError, match="needs values"):
         indicators.count(x, y, GRID, statistic="sum")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), density=st.floats(0.0005, 0.3),
+       shape=st.tuples(st.integers(1, 60), st.integers(1, 60)),
+       cell=st.sampled_from([25.0, 100.0, 12.5]))
+def test_distance_to_cells_equals_scipy_edt(seed, density, shape, cell):
+    """The distance from some cells to the nearest target cell: the same floats as scipy's
+    Euclidean distance transform of the whole grid, read at those cells."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    target = rng.random(shape) < density
+    rows = rng.integers(0, shape[0], 50)
+    cols = rng.integers(0, shape[1], 50)
+    got = indicators.distance_to_cells(target, rows, cols, cell_size=cell)
+    if not target.any():
+        assert np.isinf(got).all()
+        return
+    want = ndimage.distance_transform_edt(~target, sampling=cell)[rows, cols]
+    np.testing.assert_array_equal(got, want)
