@@ -149,10 +149,11 @@ class Pending:
     its first error, every time it is asked); :meth:`then` adds a step the caller runs on the
     value; :meth:`cancel` stops it."""
 
-    def __init__(self, wait: Callable[[], Any], cancel: Callable[[], None] | None = None
-                 ) -> None:
+    def __init__(self, wait: Callable[[], Any], cancel: Callable[[], None] | None = None,
+                 ready: Callable[[], bool] | None = None) -> None:
         self._wait = wait
         self._cancel = cancel
+        self._ready = ready
         self._outcome: tuple[bool, Any] | None = None
 
     @classmethod
@@ -170,7 +171,7 @@ class Pending:
                 self._outcome = (False, exc)
             # done: let go of the work (a batch refers to its pending: without this the
             # cycle, and the results it holds, would wait for the cyclic collector)
-            self._wait = self._cancel = None
+            self._wait = self._cancel = self._ready = None
         ok, value = self._outcome
         if not ok:
             raise value
@@ -178,13 +179,19 @@ class Pending:
 
     def then(self, fn: Callable[[Any], Any]) -> Pending:
         """``fn(self.result())``, when asked for."""
-        return Pending(lambda: fn(self.result()), self.cancel)
+        return Pending(lambda: fn(self.result()), self.cancel, self.ready)
+
+    def ready(self) -> bool:
+        """Whether :meth:`result` would return (or raise) without waiting for the workers."""
+        if self._outcome is not None:
+            return True
+        return self._ready is not None and self._ready()
 
     def cancel(self) -> None:
         if self._outcome is None and self._cancel is not None:
             self._cancel()
             self._outcome = (False, RuntimeError("cancelled"))
-            self._wait = self._cancel = None
+            self._wait = self._cancel = self._ready = None
 
 
 #: What the forked workers of :class:`_ForkedBatch` run: batch number → (fn, items, the
@@ -216,13 +223,15 @@ class _ForkedBatch:
             self.pool = mp.get_context("fork").Pool(workers)  # forks the workers now
         finally:
             gc.unfreeze()
-        self.results = self.pool.imap(functools.partial(_run_forked, self.key), range(self.n))
-        self.pending = Pending(self._wait, self._stop)
+        run = functools.partial(_run_forked, self.key)
+        self.results = [self.pool.apply_async(run, (i,)) for i in range(self.n)]
+        self.pending = Pending(self._wait, self._stop,
+                               lambda: all(r.ready() for r in self.results))
 
     def _wait(self) -> list:
         try:
-            done = list(tqdm(self.results, total=self.n, desc=self.desc,
-                             disable=not self.progress))
+            done = [r.get() for r in tqdm(self.results, total=self.n, desc=self.desc,
+                                          disable=not self.progress)]
         except BaseException:
             self._stop()
             raise
@@ -327,7 +336,8 @@ class DaskEngine:
                 bar.close()
             return self.client.gather(futures)
 
-        return Pending(wait, lambda: self.client.cancel(futures))
+        return Pending(wait, lambda: self.client.cancel(futures),
+                       lambda: all(f.done() for f in futures))
 
     def settle(self) -> None:
         """Nothing to wait for: the cluster schedules what it is given."""

@@ -2166,8 +2166,9 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
     provenance(project, audience=audience)
     _make_cell_layers(region, todo)
     _import_later_stages(writers=engine is not None and engine.parallel)
-    if project.risk is not None and project.risk.layer is None:
-        try:  # while the workers measure
+    incidents = project.risk is not None and project.risk.layer is None
+    if incidents and (measures is None or not measures.ready()):
+        try:  # while the workers measure (else while they write the opportunity maps)
             surface = risk_surface(project, region, progress=progress, engine=engine)
         except RiskmapError:
             if measures is not None:
@@ -2184,6 +2185,8 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
             overwrite=overwrite, progress=progress), [m for m in maps if m.code in todo],
             desc="kaarten schrijven", later=later)
         summary["opportunity"] = len(maps)
+    if incidents and surface is None:
+        surface = risk_surface(project, region, progress=progress, engine=engine)
     if project.risk is not None:
         if surface is not None:
             summary["risk_settings"] = surface[0].settings.as_dict()
