@@ -13,10 +13,11 @@ import hashlib
 import io as io_lib
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -219,11 +220,9 @@ def _measures_on(project: Project, grid: Grid, *, progress: bool = False,
     fn = partial(_measure_job, project=project, grid=grid, partition=partition)
     if engine is not None and getattr(engine, "workers", 1) > 1:
         # the largest sources first, so that no worker starts a long read at the end
-        todo = list(first.values())
-        order = np.argsort([-_source_bytes(project, ind) for _, _, ind in todo], kind="stable")
-        pending = engine.submit(fn, [todo[i] for i in order], desc="indicatoren",
-                                progress=progress).then(
-            lambda res: [res[k] for k in np.argsort(order)])
+        pending = _largest_first(engine, fn, list(first.values()),
+                                 cost=lambda job: _source_bytes(project, job[2]),
+                                 desc="indicatoren", progress=progress)
     else:
         pending = Pending.done([fn(job) for job in tqdm(first.values(), desc="indicatoren",
                                                         disable=not progress)])
@@ -1183,7 +1182,8 @@ def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, regi
     written = _each(engine, partial(_overlay_files, out_dir=out_dir, prov=prov,
                                     audience=audience,
                                     cell_polygons=project.region.writes_cell_polygons()),
-                    todo, desc="overlay schrijven", progress=progress, later=later)
+                    todo, desc="overlay schrijven", progress=progress, later=later,
+                    cost=lambda item: int(item[0].mask.sum()))
     tables = [pd.DataFrame(ov.zones.drop(columns="geometry")).assign(gemeente=ov.name)
               for ov in overlays]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
@@ -1359,7 +1359,8 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
     written = _each(engine, partial(
         _map_page, out_dir=out_dir, footer=footer, audience=audience, offline=offline,
         tiles=tiles, details=details, risk_classes=project.risk.classes if project.risk
-        else 0), items, desc="kaarten (html)", progress=progress, later=later)
+        else 0), items, desc="kaarten (html)", progress=progress, later=later,
+        cost=lambda item: int(item[0].mask.sum()))
     entries = [(m.code, m.name, f"{m.code}/kaart.html") for m in omaps]
     index = webmap.index_page(title=f"{project.project.name} — kaarten per gemeente",
                               entries=entries, footer=footer, offline=offline,
@@ -1735,7 +1736,7 @@ def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: s
     parts = [(code, table[table["statcode"] == code]) for code in codes]
     return _each(engine, partial(_ranking_files, out_dir=out_dir, prov=prov,
                                  prov_flat=prov_flat, crs=project.region.crs), parts,
-                 desc="ranglijsten schrijven", later=later)
+                 desc="ranglijsten schrijven", later=later, cost=lambda item: len(item[1]))
 
 
 def _ranking_files(item, *, out_dir: Path, prov: dict, prov_flat: dict, crs) -> list[Path]:
@@ -2083,26 +2084,42 @@ def _write_each(engine, write, maps: list, *, desc: str, later: list | None = No
         return write(maps)
     progress = write.keywords.get("progress", False)
     return _each(engine, partial(write, progress=False), [[m] for m in maps], desc=desc,
-                 progress=progress, later=later)
+                 progress=progress, later=later, cost=lambda item: int(item[0].mask.sum()))
 
 
 def _each(engine, fn, items: list, *, desc: str, progress: bool = False,
-          later: list | None = None) -> list[Path]:
+          later: list | None = None, cost: Callable[[Any], float] | None = None
+          ) -> list[Path]:
     """``fn(item)`` for every item — here, or on a parallel engine's workers — each
     returning a list of files; the files of all items, in the order of the items.
 
     ``later``: on a parallel engine, the workers write while the caller goes on; the
     :class:`~riskmap.engine.Pending` of their files is appended to ``later`` and nothing
-    is returned here.
+    is returned here. ``cost(item)``: how much work an item is (e.g. its cells); the
+    workers take the largest first, so that none is left with a large one at the end.
     """
     if engine is None or not engine.parallel:
         return _flat_files([fn(item) for item in tqdm(items, desc=desc,
                                                       disable=not progress)])
     fn = partial(_hashed, write=fn)  # the workers hash their files for the manifest
+    pending = _largest_first(engine, fn, items, cost=cost, desc=desc,
+                             progress=progress).then(_flat_files)
     if later is not None:
-        later.append(engine.submit(fn, items, desc=desc, progress=progress).then(_flat_files))
+        later.append(pending)
         return []
-    return _flat_files(engine.map(fn, items, desc=desc, progress=progress))
+    return pending.result()
+
+
+def _largest_first(engine, fn, items: list, *, cost: Callable[[Any], float] | None,
+                   desc: str, progress: bool) -> Pending:
+    """``engine.submit(fn, items)`` with the items of the largest ``cost`` first (ties in
+    their order); the results in the order of ``items``."""
+    if cost is None:
+        return engine.submit(fn, items, desc=desc, progress=progress)
+    order = np.argsort([-cost(item) for item in items], kind="stable")
+    back = np.argsort(order)
+    return engine.submit(fn, [items[i] for i in order], desc=desc, progress=progress).then(
+        lambda res: [res[k] for k in back])
 
 
 def _hashed(item, *, write) -> list[tuple[Path, str, float, int]]:

@@ -683,6 +683,8 @@ def test_gpkg_writer_layers_styles_metadata_and_spatial_index(tmp_path, monkeypa
                   for t, c in rtree]
         changed = {r[0] for r in con.execute("SELECT last_change FROM gpkg_contents")}
         journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+        page = con.execute("PRAGMA page_size").fetchone()[0]
+        intact = con.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         con.close()
     assert styles == [("cells", "geometry", "<qgis>cells</qgis>", 1, meta["RISKMAP_CREATED"]),
@@ -690,6 +692,7 @@ def test_gpkg_writer_layers_styles_metadata_and_spatial_index(tmp_path, monkeypa
     assert rtree == [("cells", "geom"), ("zones", "geom")] and counts == [24, 2]
     assert changed == {"2021-06-01T12:00:00.000Z"}
     assert journal == "delete"  # the in-memory journal of the writer is not kept in the file
+    assert page == 16384 and intact == "ok"
 
 
 def pd_to_naive(series):
