@@ -1166,7 +1166,7 @@ OVERLAY_FILES = ("overlay.tif", "overlay.gpkg", "overlay.png")
 
 def write_overlay(overlays: list, out_dir: str | Path, *, project: Project, region: Region,
                   meta: dict, overwrite: bool = False, progress: bool = False,
-                  codes: list[str] | None = None, engine=None, later: list | None = None
+                  codes: list[str] | None = None, engine=None, later: _Later | None = None
                   ) -> list[Path]:
     """Write ``overlay.tif`` (uint8 bivariate class with colour table), ``overlay.gpkg``
     (layers ``cells`` and ``zones``, QGIS default styles) and ``overlay.png`` per
@@ -1280,7 +1280,7 @@ def html_maps(project: Project, out_dir: str | Path, *, municipalities: Iterable
               audience: str = "partners", offline: bool = False, tiles: str = "grijs",
               region: Region | None = None, overwrite: bool = False, progress: bool = False,
               opportunity_maps_=None, surface=None, ranking=None, engine=None,
-              risk_maps_=None, overlays_=None, later: list | None = None) -> list[Path]:
+              risk_maps_=None, overlays_=None, later: _Later | None = None) -> list[Path]:
     """Write ``<out>/<statcode>/kaart.html`` per municipality and ``<out>/index.html``.
 
     With a parallel ``engine`` the pages are built on its workers (see :func:`_each` for
@@ -1712,7 +1712,7 @@ def _map_link(row_lat: pd.Series, row_lon: pd.Series) -> pd.Series:
 
 
 def write_ranking(ranking, out_dir: str | Path, *, project: Project, audience: str,
-                  overwrite: bool = False, engine=None, later: list | None = None
+                  overwrite: bool = False, engine=None, later: _Later | None = None
                   ) -> list[Path]:
     """Write ``ranglijst.{csv,xlsx,gpkg}`` per municipality (on a parallel ``engine``'s
     workers when given; see :func:`_each` for ``later``).
@@ -2077,7 +2077,7 @@ def write_manifest(out_dir: str | Path, files: list[Path], *, project: Project,
     return path
 
 
-def _write_each(engine, write, maps: list, *, desc: str, later: list | None = None
+def _write_each(engine, write, maps: list, *, desc: str, later: _Later | None = None
                 ) -> list[Path]:
     """``write(maps)``, or ``write([m])`` per municipality on a parallel engine."""
     if engine is None or not engine.parallel:
@@ -2088,26 +2088,72 @@ def _write_each(engine, write, maps: list, *, desc: str, later: list | None = No
 
 
 def _each(engine, fn, items: list, *, desc: str, progress: bool = False,
-          later: list | None = None, cost: Callable[[Any], float] | None = None
+          later: _Later | None = None, cost: Callable[[Any], float] | None = None
           ) -> list[Path]:
     """``fn(item)`` for every item — here, or on a parallel engine's workers — each
     returning a list of files; the files of all items, in the order of the items.
 
-    ``later``: on a parallel engine, the workers write while the caller goes on; the
-    :class:`~riskmap.engine.Pending` of their files is appended to ``later`` and nothing
-    is returned here. ``cost(item)``: how much work an item is (e.g. its cells); the
-    workers take the largest first, so that none is left with a large one at the end.
+    ``later`` (:class:`_Later`): on a parallel engine the items are left to it, for the
+    workers to write while the caller goes on, and nothing is returned here.
+    ``cost(item)``: how much work an item is (e.g. its cells); the workers take the largest
+    first, so that none is left with a large one at the end.
     """
     if engine is None or not engine.parallel:
         return _flat_files([fn(item) for item in tqdm(items, desc=desc,
                                                       disable=not progress)])
     fn = partial(_hashed, write=fn)  # the workers hash their files for the manifest
-    pending = _largest_first(engine, fn, items, cost=cost, desc=desc,
-                             progress=progress).then(_flat_files)
     if later is not None:
-        later.append(pending)
+        later.add(fn, items, cost=cost, desc=desc)
         return []
-    return pending.result()
+    return _largest_first(engine, fn, items, cost=cost, desc=desc,
+                          progress=progress).then(_flat_files).result()
+
+
+class _Later:
+    """The files the workers of a parallel engine write while the run computes on.
+
+    Writers are gathered (:meth:`add`) and :meth:`start` hands them to the engine as one
+    batch (one set of forked workers: fewer forks, and no worker idle at the end of each
+    writer); :meth:`files` waits for all of them. ``track`` keeps other work in flight, to
+    be cancelled on an error (:meth:`cancel`).
+    """
+
+    def __init__(self, engine, *, progress: bool = False) -> None:
+        self.engine, self.progress = engine, progress
+        self.queued: list[tuple] = []
+        self.started: list[Pending] = []
+
+    def add(self, fn, items: list, *, cost, desc: str) -> None:
+        self.queued.append((fn, items, cost, desc))
+
+    def track(self, pending: Pending) -> None:
+        self.started.append(pending)
+
+    def start(self) -> None:
+        if not self.queued:
+            return
+        queued, self.queued = self.queued, []
+        fns = tuple(fn for fn, *_ in queued)
+        items = [(k, item) for k, (_, its, _, _) in enumerate(queued) for item in its]
+        costs = [cost for _, _, cost, _ in queued]
+        self.started.append(_largest_first(
+            self.engine, partial(_call_of, fns=fns), items,
+            cost=lambda it: costs[it[0]](it[1]) if costs[it[0]] else 0,
+            desc=" + ".join(d for *_, d in queued), progress=self.progress).then(_flat_files))
+
+    def files(self) -> list[Path]:
+        self.start()
+        return [p for pending in self.started for p in pending.result()]
+
+    def cancel(self) -> None:
+        for pending in self.started:
+            pending.cancel()
+
+
+def _call_of(item, *, fns):
+    """``fns[k](x)`` for the item ``(k, x)`` of a batch of several writers."""
+    k, x = item
+    return fns[k](x)
 
 
 def _largest_first(engine, fn, items: list, *, cost: Callable[[Any], float] | None,
@@ -2168,7 +2214,7 @@ def _import_later_stages(*, writers: bool) -> None:
 def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[str],
                 todo: list[str], audience: str, capacity: int | None, period: str | None,
                 offline: bool, overwrite: bool, progress: bool, engine, summary: dict,
-                later: list[Pending]) -> list[Path]:
+                later: _Later) -> list[Path]:
     """The stages of :func:`run_project`, in the order their inputs are ready; returns the
     files written here (the workers' files are in ``later``)."""
     written: list[Path] = []
@@ -2177,7 +2223,7 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
         check_outputs(out_dir, codes, overwrite=overwrite)
         measures = compute_measures(project, region, progress=progress, engine=engine,
                                     codes=_measured_codes(project, codes), wait=False)
-        later.append(measures)  # cancelled on an error
+        later.track(measures)  # cancelled on an error
     # the inputs' hashes for the provenance and the cells of the GeoPackages, once, here (while
     # the workers measure): the writers forked later inherit them
     provenance(project, audience=audience)
@@ -2192,7 +2238,7 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
                 measures.result()  # the problems of the sources are reported first
             raise
     if measures is not None:
-        later.remove(measures)
+        later.started.remove(measures)
         _, maps = opportunity_maps(project, municipalities=codes, region=region,
                                    progress=progress, engine=engine,
                                    measures=measures.result())
@@ -2201,6 +2247,7 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
             write_opportunity, out_dir=out_dir, project=project, region=region,
             overwrite=overwrite, progress=progress), [m for m in maps if m.code in todo],
             desc="kaarten schrijven", later=later)
+        later.start()  # written while the risk maps are made
         summary["opportunity"] = len(maps)
     if incidents and surface is None:
         surface = risk_surface(project, region, progress=progress, engine=engine)
@@ -2222,6 +2269,7 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
                                      meta=ometa, overwrite=overwrite, progress=progress,
                                      codes=todo, engine=engine, later=later)
             summary["zones"] = int(sum(len(o.zones) for o in overlays))
+    later.start()  # the risk maps and overlays, written while the premises are ranked
     if project.scoring is not None and audience != "public":
         _, ranking = rank_premises(project, audience=audience, municipalities=codes,
                                    region=region, opportunity_maps_=maps, surface=surface,
@@ -2240,6 +2288,7 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
                              progress=progress, opportunity_maps_=maps, surface=surface,
                              ranking=ranking, engine=engine, risk_maps_=rmaps,
                              overlays_=overlays, later=later)
+    later.start()  # the lists and pages, written while the register's progress is made
     if project.register_spec is not None:
         written += write_progress(project, out_dir / "voortgang", overwrite=overwrite)
     return written
@@ -2283,18 +2332,16 @@ def run_project(project: Project, out_dir: str | Path, *, audience: str = "partn
     # On a parallel engine the workers measure and write while this process computes the
     # next stage: `later` holds the work in flight (see _each), all of it done before the
     # manifest.
-    later: list[Pending] = []
+    later = _Later(engine, progress=progress)
     try:
         with _cell_layers_kept(project, region):
             written += _run_stages(project, out_dir, region=region, codes=codes, todo=todo,
                                    audience=audience, capacity=capacity, period=period,
                                    offline=offline, overwrite=overwrite, progress=progress,
                                    engine=engine, summary=summary, later=later)
-            for pending in later:
-                written += pending.result()
+            written += later.files()
     except BaseException:
-        for pending in later:
-            pending.cancel()
+        later.cancel()
         raise
     written.append(write_manifest(out_dir, written, project=project, audience=audience))
     summary["files"] = len(written)
