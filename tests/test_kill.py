@@ -38,11 +38,14 @@ def _start(project: Path, out: Path, log: Path) -> subprocess.Popen:
                                   start_new_session=True)
 
 
-def _complete_run(project: Path, out: Path, log: Path) -> float:
-    start = time.monotonic()
+def _complete_run(project: Path, out: Path, log: Path) -> tuple[float, float, float]:
+    """Run to the end: its duration, and when (seconds after the start) it replaced its
+    first and its last output (the files' modification times)."""
+    start, wall = time.monotonic(), time.time()
     proc = _start(project, out, log)
     assert proc.wait(timeout=300) == 0, log.read_text()[-3000:]
-    return time.monotonic() - start
+    written = [p.stat().st_mtime - wall for p in _tree(out).values()]
+    return time.monotonic() - start, min(written), max(written)
 
 
 def _check(out: Path, expected: dict[str, dict[str, str]], configs: dict[str, str], *,
@@ -103,12 +106,15 @@ def test_killed_runs_leave_old_or_new_files_and_an_honest_manifest(full_project,
     assert len(changed) >= 0.85 * len(expected["0"]), f"only {changed} differ"
 
     rng = random.Random(SEED)
-    duration = durations[0]
+    duration, first, last = durations[0]
     mixed = withdrawn = 0
     for i in range(KILLS):
         config = "0" if i % 2 else "1"  # every run changes the files: 1, 0, 1, …
         full_project.write_text(text[config], encoding="utf-8")
-        delay = rng.uniform(0.02, 1.0) * duration
+        # three kills in four while the files are replaced (the run's workers write them in
+        # a burst after the computing), the others at any moment of the run
+        delay = (rng.uniform(0.8 * first, last) if rng.random() < 0.75
+                 else rng.uniform(0.02, 1.0) * duration)
         proc = _start(full_project, out, log)
         time.sleep(delay)  # the kill timing: the one sleep in this test
         if proc.poll() is None:
