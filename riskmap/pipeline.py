@@ -455,9 +455,23 @@ def input_entry(path: Path | str) -> tuple[str, dict[str, object]]:
     path = Path(path)
     entry: dict[str, object] = {"sha256": _sha256(path), "modified": dt.datetime.fromtimestamp(
         path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")}
-    if io.is_synthetic(path):
+    if _is_synthetic(path):
         entry["synthetic"] = True
     return path.name, entry
+
+
+_SYNTHETIC: dict[tuple[str, float, int], bool] = {}
+
+
+def _is_synthetic(path: Path) -> bool:
+    """:func:`riskmap.io.is_synthetic`, cached per path, date and size like the hashes: it
+    opens the file (~10 ms for a GeoPackage), and the writers ask for the provenance once per
+    municipality."""
+    st = path.stat()
+    key = (str(path), st.st_mtime, st.st_size)
+    if key not in _SYNTHETIC:
+        _SYNTHETIC[key] = io.is_synthetic(path)
+    return _SYNTHETIC[key]
 
 
 def _flat(prov: dict[str, object]) -> dict[str, str]:

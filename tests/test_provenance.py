@@ -275,3 +275,28 @@ def test_a_network_input_is_recorded_by_its_url_not_hashed(risk_project, tmp_pat
     assert pipeline._sha256(url) is None and pipeline._sha256(f"/vsicurl/{url}") is None
     _previous_run(out, prov)
     assert pipeline._reusable(out, project, "police", ["GM9001"]) == []
+
+
+def test_synthetic_mark_follows_the_file_when_it_is_rewritten(tmp_path):
+    """The provenance remembers what it read of a file (hash, synthetic mark) per path, date
+    and size: a file written again without the mark is no longer called synthetic."""
+    import os
+
+    import geopandas as gpd
+    import shapely
+
+    path = tmp_path / "bron.gpkg"
+    frame = gpd.GeoDataFrame({"v": [1]}, geometry=[shapely.Point(150_000, 450_000)],
+                             crs="EPSG:28992")
+    pyogrio.write_dataframe(frame, path, layer="b",
+                            layer_metadata={"RISKMAP_SYNTHETIC": "true"})
+    name, entry = pipeline.input_entry(path)
+    assert name == "bron.gpkg" and entry["synthetic"] is True
+    assert pipeline.input_entry(path)[1]["synthetic"] is True  # asked again: the same
+    before = path.stat().st_mtime_ns
+    path.unlink()
+    pyogrio.write_dataframe(frame, path, layer="b")
+    os.utime(path, ns=(before + 10**9, before + 10**9))  # another date, whatever the clock
+    entry = pipeline.input_entry(path)[1]
+    assert "synthetic" not in entry
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
