@@ -2143,6 +2143,10 @@ class _Later:
     def track(self, pending: Pending) -> None:
         self.started.append(pending)
 
+    def untrack(self, pending: Pending) -> None:
+        """Stop keeping ``pending`` (its caller collects it itself)."""
+        self.started.remove(pending)
+
     def start(self) -> None:
         if not self.queued:
             return
@@ -2252,7 +2256,7 @@ def _run_stages(project: Project, out_dir: Path, *, region: Region, codes: list[
                 measures.result()  # the problems of the sources are reported first
             raise
     if measures is not None:
-        later.started.remove(measures)
+        later.untrack(measures)
         _, maps = opportunity_maps(project, municipalities=codes, region=region,
                                    progress=progress, engine=engine,
                                    measures=measures.result())
